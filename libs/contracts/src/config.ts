@@ -1,0 +1,52 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { ScoreqError } from './errors.js';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/**
+ * Every environment variable scoreq reads, with its default. The README's configuration
+ * table is written from this list.
+ */
+export const ENV_SCHEMA = {
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379').describe('Redis connection URL'),
+  SCOREQ_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _, - and {} only')
+    .default('scoreq')
+    .describe('Key prefix for every Redis key scoreq and BullMQ write (use {scoreq} on Redis Cluster)'),
+  SCOREQ_MODELS_DIR: z.string().default('models').describe('Directory of models/<name>/<version>/model.onnx served by the worker'),
+  SCOREQ_POOL_THREADS: int(1).default(Math.max(1, availableParallelism())).describe('Inference threads in the Piscina pool (default: CPU count)'),
+  SCOREQ_WORKER_CONCURRENCY: int(1).default(256).describe('Jobs a worker holds at once per model; bounds how full batches get'),
+  SCOREQ_MAX_BATCH_ROWS: int(1).default(64).describe('Most rows in one inference call'),
+  SCOREQ_MAX_DELAY_MS: z.coerce.number().min(0).default(2).describe('Longest a row waits for its batch to fill, in ms'),
+  SCOREQ_MAX_JOB_ROWS: int(1).default(10_000).describe('Most rows one real-time job may carry'),
+  SCOREQ_RESULT_TTL_SEC: int(1).default(3600).describe('Seconds a result is kept in Redis'),
+  SCOREQ_METRICS_PORT: int(0).default(9464).describe('Port of the worker /metrics and /healthz server (0: any free port)'),
+  SCOREQ_METRICS_HOST: z.string().default('0.0.0.0').describe('Address the metrics server binds to'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+} as const;
+
+const envObject = z.object(ENV_SCHEMA);
+export type EnvConfig = Readonly<z.infer<typeof envObject>>;
+
+/**
+ * Reads and validates configuration from the environment once, at start-up. Every wrong
+ * variable is named in one CONFIG_INVALID error, so a bad deployment fails with a readable
+ * message instead of a stack trace later.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(ENV_SCHEMA)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') present[key] = value;
+  }
+  const parsed = envObject.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}=${JSON.stringify(present[String(i.path[0])])}: ${i.message}`);
+    throw new ScoreqError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      variables: parsed.error.issues.map((i) => String(i.path[0])),
+    });
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,151 @@
+/**
+ * The one catalogue of scoreq errors. Every error that crosses a boundary (SDK, worker,
+ * pool thread, HTTP, CLI) carries a stable string `code` from here; callers branch on the
+ * code, never on `instanceof`, because errors that cross a thread or a Redis round trip
+ * arrive as plain objects.
+ */
+export const ERROR_CODES = {
+  INVALID_INPUT: {
+    status: 400,
+    retryable: false,
+    description: 'The job input does not match the model signature (names the field).',
+  },
+  INVALID_OPTION: {
+    status: 400,
+    retryable: false,
+    description: 'An option passed to a scoreq API has a wrong value (names the option).',
+  },
+  INVALID_MODEL_NAME: {
+    status: 400,
+    retryable: false,
+    description: 'A model name has characters outside [A-Za-z0-9_-] or is too long.',
+  },
+  JOB_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    description: 'A job has more rows than the configured maximum per job.',
+  },
+  MODEL_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No model of that name is served.',
+  },
+  VERSION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'The model has no such version or alias.',
+  },
+  JOB_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No job or result with that id exists (it may have expired).',
+  },
+  DEADLINE_EXCEEDED: {
+    status: 504,
+    retryable: false,
+    description: "The job's deadline passed before its batch ran; no compute was spent.",
+  },
+  CANCELLED: {
+    status: 409,
+    retryable: false,
+    description: 'The job was cancelled before it ran.',
+  },
+  CANCEL_TOO_LATE: {
+    status: 409,
+    retryable: false,
+    description: 'The job is already running or finished and cannot be cancelled.',
+  },
+  WAIT_TIMEOUT: {
+    status: 408,
+    retryable: true,
+    description: 'The job did not finish within the time the caller was willing to wait.',
+  },
+  MODEL_LOAD_FAILED: {
+    status: 500,
+    retryable: false,
+    description: 'onnxruntime could not load the model file.',
+  },
+  INFERENCE_FAILED: {
+    status: 500,
+    retryable: false,
+    description: 'onnxruntime rejected the batch or failed while running it.',
+  },
+  WORKER_SHUTTING_DOWN: {
+    status: 503,
+    retryable: true,
+    description: 'The worker is draining and took no new work; the job is retried elsewhere.',
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    retryable: false,
+    description: 'An environment variable or configuration value is invalid (names it).',
+  },
+  REDIS_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    description: 'Redis could not be reached.',
+  },
+  INTERNAL: {
+    status: 500,
+    retryable: true,
+    description: 'An unexpected error; the message says what happened.',
+  },
+} as const satisfies Record<string, { status: number; retryable: boolean; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The serialisable shape of an error, as stored in results and sent across threads. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  /** Structured context, e.g. `{ field: 'rows[3].age' }`. */
+  details?: Record<string, unknown>;
+}
+
+export class ScoreqError extends Error {
+  override readonly name = 'ScoreqError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** HTTP status and retry policy of this error's code. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  get retryable(): boolean {
+    return ERROR_CODES[this.code].retryable;
+  }
+
+  toInfo(): ErrorInfo {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+
+  static fromInfo(info: ErrorInfo): ScoreqError {
+    return new ScoreqError(info.code, info.message, info.details);
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * Turns anything thrown into an ErrorInfo, keeping a code when the value carries a known one
+ * (a ScoreqError, or a plain object that crossed a thread or Redis).
+ */
+export function toErrorInfo(err: unknown, fallback: ErrorCode = 'INTERNAL'): ErrorInfo {
+  if (err instanceof ScoreqError) return err.toInfo();
+  if (typeof err === 'object' && err !== null) {
+    const { code, message, details } = err as { code?: unknown; message?: unknown; details?: unknown };
+    const text = typeof message === 'string' ? message : String(err);
+    const info: ErrorInfo = { code: isErrorCode(code) ? code : fallback, message: text };
+    if (typeof details === 'object' && details !== null) info.details = details as Record<string, unknown>;
+    return info;
+  }
+  return { code: fallback, message: String(err) };
+}

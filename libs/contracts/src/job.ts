@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import type { ErrorInfo } from './errors.js';
+
+/** A feature value: numbers, booleans (fed as 1/0), category strings, or null for "use the default". */
+export type FeatureValue = number | string | boolean | null;
+/** One row of named features: `{ age: 41, income: 52000 }`. */
+export type FeatureRow = Record<string, FeatureValue>;
+
+/** An input tensor in Open Inference Protocol form. `data` is flat, row-major. */
+export interface InputTensor {
+  name: string;
+  /** OIP datatype, e.g. FP32, INT64, BOOL. */
+  datatype: string;
+  shape: number[];
+  data: (number | boolean)[];
+}
+
+const featureRow = z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]));
+const inputTensor = z.object({
+  name: z.string().min(1),
+  datatype: z.string().min(1),
+  shape: z.array(z.number().int().nonnegative()),
+  data: z.array(z.union([z.number(), z.boolean()])),
+});
+
+/**
+ * What a producer puts on queue `score-<model>`, from the SDK or from any BullMQ client in
+ * any language. Exactly one of `rows` and `tensors`.
+ */
+export const scoreJobDataSchema = z
+  .object({
+    model: z.string(),
+    /** Version number or alias. @defaultValue "production" */
+    version: z.string().min(1).optional(),
+    rows: z.array(featureRow).min(1).optional(),
+    tensors: z.array(inputTensor).min(1).optional(),
+    /** Names of the outputs to return for tensor jobs; all when omitted. */
+    outputs: z.array(z.string()).optional(),
+    callbackUrl: z.string().url().optional(),
+    tenant: z.string().max(128).optional(),
+    /** Epoch ms after which the job must not be scored (it fails with DEADLINE_EXCEEDED). */
+    deadline: z.number().optional(),
+    /** Epoch ms (sub-ms precision) when the producer enqueued the job. */
+    enqueuedAt: z.number().optional(),
+    /** Seconds the result is kept in Redis. */
+    resultTtlSec: z.number().int().positive().optional(),
+  })
+  .refine((d) => (d.rows === undefined) !== (d.tensors === undefined), {
+    message: 'give exactly one of rows or tensors',
+    path: ['rows'],
+  });
+export type ScoreJobData = z.infer<typeof scoreJobDataSchema>;
+
+/** How one row was scored, shaped by the model metadata's `output.kind`. */
+export interface RowOutput {
+  /** Predicted class (classification). */
+  label?: string;
+  /** Probability of the predicted class (classification) or the single output value (regression). */
+  score?: number;
+  /** Probability per class label (classification). */
+  scores?: Record<string, number>;
+  /** The regression value, when the output has one column. */
+  value?: number;
+  /** Every output's values for this row, by output name (raw). */
+  outputs?: Record<string, number[]>;
+}
+
+export interface OutputTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: number[];
+}
+
+/** Why a micro-batch left the batcher. */
+export type FlushReason = 'full' | 'delay' | 'drain' | 'deadline' | 'single';
+
+/**
+ * Every stage of a job on one clock (epoch ms, sub-ms precision), plus the derived spans.
+ * queued = received − enqueued; batchWait = dispatched − received;
+ * poolWait = inferenceStarted − dispatched (measured in the pool thread);
+ * inference = inferenceEnded − inferenceStarted; total = settled − enqueued.
+ */
+export interface Timings {
+  enqueuedAt: number;
+  receivedAt: number;
+  dispatchedAt: number;
+  inferenceStartedAt: number;
+  inferenceEndedAt: number;
+  settledAt: number;
+  queuedMs: number;
+  batchWaitMs: number;
+  poolWaitMs: number;
+  inferenceMs: number;
+  totalMs: number;
+}
+
+export interface BatchInfo {
+  id: string;
+  rows: number;
+  jobs: number;
+  reason: FlushReason;
+}
+
+/** The outcome of a scored job. */
+export interface ScoreResult {
+  model: string;
+  /** The exact version that scored the job. */
+  version: string;
+  rows?: RowOutput[];
+  tensors?: OutputTensor[];
+  batch: BatchInfo;
+  timings: Timings;
+}
+
+export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * What is stored at the result key of a finished job (see `keys(prefix).result`), and what
+ * `getResult` returns. Written once per outcome, with the job's result TTL.
+ */
+export type JobRecord =
+  | { id: string; status: 'completed'; result: ScoreResult; finishedAt: string }
+  | { id: string; status: 'failed' | 'cancelled'; model: string; version?: string; error: ErrorInfo; finishedAt: string };

@@ -1,0 +1,42 @@
+import { ScoreqError } from './errors.js';
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Refuses model names that would break a queue name (BullMQ forbids `:`), a Redis key or a
+ * file path: only letters, digits, `_` and `-`, starting with a letter or digit, 64 at most.
+ */
+export function assertModelName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !MODEL_NAME.test(name)) {
+    throw new ScoreqError(
+      'INVALID_MODEL_NAME',
+      `model name ${JSON.stringify(name)} is invalid: use 1-64 letters, digits, '_' or '-', starting with a letter or digit`,
+      { field: 'model' },
+    );
+  }
+}
+
+/** BullMQ queue that carries real-time jobs for a model. */
+export function queueName(model: string): string {
+  return `score-${model}`;
+}
+
+/** BullMQ queue that carries bulk (overnight run) chunks for a model. */
+export function bulkQueueName(model: string): string {
+  return `score-${model}-bulk`;
+}
+
+/**
+ * Redis keys that scoreq owns besides BullMQ's own. All live under one prefix, so a test or
+ * a tenant can own a namespace and remove exactly what it made.
+ */
+export function keys(prefix: string) {
+  return {
+    /** JSON {@link JobRecord} of a finished job, with the job's result TTL. */
+    result: (jobId: string) => `${prefix}:result:${jobId}`,
+    /** JSON {@link ModelRecord}: versions, signatures, metadata and aliases of a model. */
+    model: (model: string) => `${prefix}:model:${model}`,
+    /** Set of model names known to the catalogue. */
+    models: () => `${prefix}:models`,
+  };
+}
