@@ -25,6 +25,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'A job has more rows than the configured maximum per job.',
   },
+  INVALID_METADATA: {
+    status: 400,
+    retryable: false,
+    description: 'Model metadata does not fit the model it describes (names the field).',
+  },
   MODEL_NOT_FOUND: {
     status: 404,
     retryable: false,

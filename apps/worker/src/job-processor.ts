@@ -1,0 +1,121 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import {
+  now,
+  scoreJobDataSchema,
+  ScoreqError,
+  toErrorInfo,
+  type ErrorInfo,
+  type ScoreJobData,
+  type ScoreResult,
+  type Timings,
+} from '@scoreq/contracts';
+import type { Logger, ScoreqMetrics } from '@scoreq/telemetry';
+import type { ServedModel } from './served-model.js';
+import type { ResultStore } from './result-store.js';
+
+export interface ProcessorDeps {
+  model: ServedModel;
+  results: ResultStore;
+  metrics: ScoreqMetrics;
+  logger: Logger;
+  maxJobRows: number;
+  resultTtlSec: number;
+}
+
+/** What the BullMQ job returns; the full result lives at the result key. */
+export interface JobReturn {
+  version: string;
+  batchId: string;
+}
+
+/**
+ * The BullMQ processor of one model's queue: validate, encode, wait for the job's rows to
+ * ride a micro-batch, decode, store the result, and only then complete the job.
+ * A job that fails for its own reasons (bad input, deadline) fails alone and is never retried.
+ */
+export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobReturn> {
+  const { model, metrics } = deps;
+  return async (job) => {
+    const receivedAt = now();
+    let version: string | undefined;
+    try {
+      const data = parseJobData(job.data, model.name);
+      const served = model.resolve(data.version);
+      version = served.record.version;
+      const encoded = served.codec.encode(data);
+      if (encoded.rows > deps.maxJobRows) {
+        throw new ScoreqError('JOB_TOO_LARGE', `job has ${encoded.rows} rows; at most ${deps.maxJobRows} are allowed per job`, { field: 'rows' });
+      }
+      const item = data.deadline === undefined ? encoded : { ...encoded, deadline: data.deadline };
+      const scored = await served.batcher.submit(item);
+      const decoded = served.codec.decode(scored.outputs, data.tensors !== undefined, data.outputs);
+      const timings = timingsOf(data.enqueuedAt ?? job.timestamp, receivedAt, scored);
+      const result: ScoreResult = { model: model.name, version, ...decoded, batch: scored.batch, timings };
+      await deps.results.put({ id: job.id!, status: 'completed', result, finishedAt: new Date().toISOString() }, data.resultTtlSec ?? deps.resultTtlSec);
+      observe(metrics, model.name, version, encoded.rows, timings);
+      return { version, batchId: scored.batch.id };
+    } catch (err) {
+      const info = toErrorInfo(err);
+      const final = !isRetryable(info) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      deps.logger.warn({ jobId: job.id, model: model.name, version, code: info.code, final }, info.message);
+      if (final) {
+        await recordFailure(deps, job, info, version);
+        throw new UnrecoverableError(`${info.code}: ${info.message}`);
+      }
+      throw new Error(`${info.code}: ${info.message}`);
+    }
+  };
+}
+
+function parseJobData(raw: unknown, model: string): ScoreJobData {
+  const parsed = scoreJobDataSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || 'data';
+    throw new ScoreqError('INVALID_INPUT', `job data: ${field}: ${issue.message}`, { field });
+  }
+  if (parsed.data.model !== model) {
+    throw new ScoreqError('INVALID_INPUT', `job names model '${parsed.data.model}' but sits on the queue of '${model}'`, { field: 'model' });
+  }
+  return parsed.data;
+}
+
+function isRetryable(info: ErrorInfo): boolean {
+  return info.code === 'INTERNAL' || info.code === 'WORKER_SHUTTING_DOWN' || info.code === 'REDIS_UNAVAILABLE';
+}
+
+async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined): Promise<void> {
+  const record = { id: job.id!, status: 'failed' as const, model: deps.model.name, error, finishedAt: new Date().toISOString() };
+  const ttl = typeof job.data?.resultTtlSec === 'number' ? job.data.resultTtlSec : deps.resultTtlSec;
+  await deps.results.put(version === undefined ? record : { ...record, version }, ttl);
+  deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });
+}
+
+function timingsOf(
+  enqueuedAt: number,
+  receivedAt: number,
+  scored: { dispatchedAt: number; inferenceStartedAt: number; inferenceEndedAt: number },
+): Timings {
+  const settledAt = now();
+  return {
+    enqueuedAt,
+    receivedAt,
+    dispatchedAt: scored.dispatchedAt,
+    inferenceStartedAt: scored.inferenceStartedAt,
+    inferenceEndedAt: scored.inferenceEndedAt,
+    settledAt,
+    queuedMs: receivedAt - enqueuedAt,
+    batchWaitMs: scored.dispatchedAt - receivedAt,
+    poolWaitMs: scored.inferenceStartedAt - scored.dispatchedAt,
+    inferenceMs: scored.inferenceEndedAt - scored.inferenceStartedAt,
+    totalMs: settledAt - enqueuedAt,
+  };
+}
+
+function observe(metrics: ScoreqMetrics, model: string, version: string, rows: number, t: Timings): void {
+  metrics.jobs.inc({ model, version, outcome: 'completed', code: '' });
+  metrics.rows.inc({ model, version }, rows);
+  metrics.queueWait.observe({ model }, t.queuedMs / 1000);
+  metrics.batchWait.observe({ model }, t.batchWaitMs / 1000);
+  metrics.jobLatency.observe({ model }, t.totalMs / 1000);
+}

@@ -1,0 +1,259 @@
+import { now, ScoreqError, type BatchInfo, type ErrorInfo, type FlushReason } from '@scoreq/contracts';
+import { allocate, rowWidth, type WireTensor } from '../tensor.js';
+import type { FailedReply, RunReply } from '../pool/messages.js';
+import type { BatcherState, FlushPolicy } from './flush-policy.js';
+
+/** One job's rows, encoded: one tensor per model input, each with `rows` on axis 0. */
+export interface BatchItem {
+  rows: number;
+  inputs: WireTensor[];
+  /** Epoch ms after which the item must not run. */
+  deadline?: number;
+}
+
+/** What a job gets back: its own slice of every output, and where it rode. */
+export interface ItemResult {
+  outputs: WireTensor[];
+  batch: BatchInfo;
+  dispatchedAt: number;
+  inferenceStartedAt: number;
+  inferenceEndedAt: number;
+}
+
+/** A record per batch, for metrics and debug logs. Execution time is kept apart from waiting. */
+export interface BatchRecord extends BatchInfo {
+  dispatchedAt: number;
+  startedAt: number;
+  endedAt: number;
+  /** dispatch → inference start inside the thread. */
+  poolWaitMs: number;
+  /** session.run time in the thread. */
+  executionMs: number;
+  error?: ErrorInfo;
+}
+
+/** Runs one stacked batch; the batcher never sees the pool. */
+export type BatchRunner = (inputs: WireTensor[]) => Promise<RunReply | FailedReply>;
+
+export interface MicroBatcherOptions {
+  policy: FlushPolicy;
+  run: BatchRunner;
+  /** Batches in flight at once; the next one fills meanwhile. Usually the pool's threads. */
+  maxInFlight: number;
+  /** Most jobs the caller can hand over at once (the BullMQ worker's concurrency). */
+  capacityJobs: number;
+  /** Called after every batch, from the main thread. */
+  onBatch?: (record: BatchRecord) => void;
+  /** Prefix of batch ids, unique per process. */
+  idPrefix?: string;
+}
+
+interface Waiting {
+  item: BatchItem;
+  arrivedAt: number;
+  resolve: (result: ItemResult) => void;
+  reject: (err: ScoreqError) => void;
+}
+
+/** Errors worth splitting a batch for: one bad job may be the cause. */
+const ISOLATE = new Set(['INFERENCE_FAILED', 'INVALID_INPUT']);
+let batchCounter = 0;
+
+/**
+ * Stacks rows of many jobs into one inference call. Reacts to three events only: an
+ * arrival, a finished batch (a free slot) and one timer. A failing batch is split in halves
+ * until the failing job is alone, so its neighbours still succeed.
+ */
+export class MicroBatcher {
+  private readonly options: MicroBatcherOptions;
+  private readonly idPrefix: string;
+  private queue: Waiting[] = [];
+  private pendingRows = 0;
+  private inFlight = 0;
+  private inFlightJobs = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private draining = false;
+  private idle: (() => void) | undefined;
+
+  constructor(options: MicroBatcherOptions) {
+    if (!(options.maxInFlight >= 1)) throw new ScoreqError('INVALID_OPTION', 'maxInFlight must be at least 1', { field: 'maxInFlight' });
+    if (!(options.capacityJobs >= 1)) throw new ScoreqError('INVALID_OPTION', 'capacityJobs must be at least 1', { field: 'capacityJobs' });
+    this.options = options;
+    this.idPrefix = options.idPrefix ?? `b${process.pid.toString(36)}`;
+  }
+
+  /** Jobs waiting plus jobs in flight. */
+  get heldJobs(): number {
+    return this.queue.length + this.inFlightJobs;
+  }
+
+  submit(item: BatchItem): Promise<ItemResult> {
+    if (this.draining) {
+      return Promise.reject(new ScoreqError('WORKER_SHUTTING_DOWN', 'the batcher is draining and takes no new jobs'));
+    }
+    return new Promise<ItemResult>((resolve, reject) => {
+      this.queue.push({ item, arrivedAt: now(), resolve, reject });
+      this.pendingRows += item.rows;
+      this.pump();
+    });
+  }
+
+  /** Flushes everything waiting, regardless of the policy, and waits for batches in flight. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.pump();
+    if (this.queue.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
+      const decision = this.draining ? { flush: 'drain' as const } : this.options.policy.decide(this.state());
+      if ('waitMs' in decision) {
+        this.arm(decision.waitMs);
+        return;
+      }
+      this.dispatch(decision.flush);
+    }
+    if (this.queue.length === 0) this.disarm();
+    if (this.draining && this.queue.length === 0 && this.inFlight === 0) this.idle?.();
+  }
+
+  private state(): BatcherState {
+    let earliestDeadline = Number.POSITIVE_INFINITY;
+    for (const w of this.queue) if (w.item.deadline !== undefined && w.item.deadline < earliestDeadline) earliestDeadline = w.item.deadline;
+    return {
+      pendingRows: this.pendingRows,
+      pendingJobs: this.queue.length,
+      oldestArrivalAt: this.queue[0]!.arrivedAt,
+      earliestDeadline,
+      heldJobs: this.heldJobs,
+      capacityJobs: this.options.capacityJobs,
+      now: now(),
+    };
+  }
+
+  private arm(waitMs: number): void {
+    const at = now() + waitMs;
+    if (this.timer && this.timerAt <= at) return;
+    this.disarm();
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, Math.max(0, waitMs));
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Takes jobs from the front up to maxBatchRows (at least one) and runs them. */
+  private dispatch(reason: FlushReason): void {
+    const dispatchedAt = now();
+    const batch: Waiting[] = [];
+    let rows = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (batch.length > 0 && rows + next.item.rows > this.options.policy.maxBatchRows) break;
+      this.queue.shift();
+      this.pendingRows -= next.item.rows;
+      if (next.item.deadline !== undefined && next.item.deadline < dispatchedAt) {
+        next.reject(new ScoreqError('DEADLINE_EXCEEDED', `deadline passed ${(dispatchedAt - next.item.deadline).toFixed(1)} ms before the batch ran`));
+        continue;
+      }
+      batch.push(next);
+      rows += next.item.rows;
+    }
+    if (batch.length === 0) return;
+    this.inFlight++;
+    this.inFlightJobs += batch.length;
+    const id = `${this.idPrefix}-${(++batchCounter).toString(36)}`;
+    void this.runIsolating(batch, { id, rows, jobs: batch.length, reason }, dispatchedAt).finally(() => {
+      this.inFlight--;
+      this.inFlightJobs -= batch.length;
+      this.pump();
+    });
+  }
+
+  private async runIsolating(batch: Waiting[], info: BatchInfo, dispatchedAt: number): Promise<void> {
+    let reply: RunReply | FailedReply;
+    try {
+      reply = await this.options.run(stack(batch.map((w) => w.item)));
+    } catch (err) {
+      // The pool itself failed (a thread died): not the jobs' fault, so no isolation.
+      const error = new ScoreqError('INTERNAL', `inference pool failed: ${err instanceof Error ? err.message : String(err)}`);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    this.report(info, dispatchedAt, reply);
+    if (reply.ok) {
+      settle(batch, reply, info, dispatchedAt);
+      return;
+    }
+    if (batch.length === 1 || !ISOLATE.has(reply.error.code)) {
+      const error = ScoreqError.fromInfo(reply.error);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    const half = Math.ceil(batch.length / 2);
+    const parts = [batch.slice(0, half), batch.slice(half)];
+    for (const [i, part] of parts.entries()) {
+      const rows = part.reduce((n, w) => n + w.item.rows, 0);
+      await this.runIsolating(part, { id: `${info.id}.${i}`, rows, jobs: part.length, reason: info.reason }, now());
+    }
+  }
+
+  private report(info: BatchInfo, dispatchedAt: number, reply: RunReply | FailedReply): void {
+    const record: BatchRecord = {
+      ...info,
+      dispatchedAt,
+      startedAt: reply.startedAt,
+      endedAt: reply.endedAt,
+      poolWaitMs: reply.startedAt - dispatchedAt,
+      executionMs: reply.endedAt - reply.startedAt,
+    };
+    if (!reply.ok) record.error = reply.error;
+    this.options.onBatch?.(record);
+  }
+}
+
+/** Concatenates the items' tensors along the batch axis, input by input. */
+function stack(items: BatchItem[]): WireTensor[] {
+  const first = items[0]!;
+  if (items.length === 1) return first.inputs;
+  const rows = items.reduce((n, i) => n + i.rows, 0);
+  return first.inputs.map((head, k) => {
+    const width = rowWidth(head.dims);
+    const data = allocate(head.type, rows * width);
+    let offset = 0;
+    for (const item of items) {
+      const part = item.inputs[k]!.data;
+      (data as Float32Array).set(part as Float32Array, offset);
+      offset += part.length;
+    }
+    return { name: head.name, type: head.type, dims: [rows, ...head.dims.slice(1)], data };
+  });
+}
+
+/** Hands each job its own rows of every output. */
+function settle(batch: Waiting[], reply: RunReply, info: BatchInfo, dispatchedAt: number): void {
+  let row = 0;
+  for (const w of batch) {
+    const outputs = reply.outputs.map((o) => {
+      const width = rowWidth(o.dims);
+      return {
+        name: o.name,
+        type: o.type,
+        dims: [w.item.rows, ...o.dims.slice(1)],
+        data: o.data.subarray(row * width, (row + w.item.rows) * width),
+      } as WireTensor;
+    });
+    row += w.item.rows;
+    w.resolve({ outputs, batch: info, dispatchedAt, inferenceStartedAt: reply.startedAt, inferenceEndedAt: reply.endedAt });
+  }
+}

@@ -1,0 +1,139 @@
+import {
+  encodeRows,
+  featureSpecs,
+  featureWidth,
+  OIP_DATATYPES,
+  ScoreqError,
+  tensorRows,
+  type FeatureRow,
+  type FeatureSpec,
+  type InputTensor,
+  type ModelVersionRecord,
+  type OutputTensor,
+  type RowOutput,
+  type TensorSpec,
+} from '@scoreq/contracts';
+import { allocate, fillFrom, rowWidth, toNumbers, type WireTensor } from './tensor.js';
+
+export interface EncodedInput {
+  rows: number;
+  inputs: WireTensor[];
+}
+
+export interface DecodedOutput {
+  rows?: RowOutput[];
+  tensors?: OutputTensor[];
+}
+
+/**
+ * Pre- and post-processing for one model version, built once per version from its
+ * signature and metadata: named feature rows or OIP tensors in, typed arrays out, and back.
+ */
+export class ModelCodec {
+  private readonly record: ModelVersionRecord;
+  private readonly features: FeatureSpec[];
+  private readonly rowInput: { input: TensorSpec; width: number } | undefined;
+
+  constructor(record: ModelVersionRecord) {
+    this.record = record;
+    this.features = featureSpecs(record.metadata);
+    this.rowInput = this.features.length > 0 && record.signature.inputs.length === 1 ? featureWidth(record) : undefined;
+    const columns = this.rowInput?.input.shape[1];
+    if (this.rowInput && typeof columns === 'number' && columns > 0 && columns !== this.rowInput.width) {
+      throw new ScoreqError(
+        'INVALID_METADATA',
+        `metadata names ${this.rowInput.width} features but input '${this.rowInput.input.name}' has ${columns} columns`,
+        { field: 'features' },
+      );
+    }
+  }
+
+  /** Validates and encodes one job's input. Throws INVALID_INPUT naming the field. */
+  encode(input: { rows?: FeatureRow[]; tensors?: InputTensor[] }): EncodedInput {
+    if (input.rows) return this.encodeRows(input.rows);
+    return this.encodeTensors(input.tensors ?? []);
+  }
+
+  private encodeRows(rows: FeatureRow[]): EncodedInput {
+    if (!this.rowInput) {
+      const why = this.features.length === 0 ? 'its metadata names no features' : 'it has several inputs';
+      throw new ScoreqError('INVALID_INPUT', `model version ${this.record.version} cannot take feature rows: ${why}; send tensors`, { field: 'rows' });
+    }
+    const { input, width } = this.rowInput;
+    const data = allocate(input.type, rows.length * width);
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      const scratch = new Float64Array(rows.length * width);
+      encodeRows(this.features, rows, scratch, 0, this.record);
+      for (let i = 0; i < scratch.length; i++) data[i] = BigInt(Math.round(scratch[i]!));
+    } else {
+      encodeRows(this.features, rows, data, 0, this.record);
+    }
+    return { rows: rows.length, inputs: [{ name: input.name, type: input.type, dims: [rows.length, width], data }] };
+  }
+
+  private encodeTensors(tensors: InputTensor[]): EncodedInput {
+    const rows = tensorRows(this.record, tensors);
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    const inputs = this.record.signature.inputs.map((spec) => {
+      const t = byName.get(spec.name)!;
+      const data = allocate(spec.type, t.data.length);
+      fillFrom(spec.type, t.data, data, 0);
+      return { name: spec.name, type: spec.type, dims: [...t.shape], data };
+    });
+    return { rows, inputs };
+  }
+
+  /** Shapes one job's slice of the batch outputs as rows (for row jobs) or tensors. */
+  decode(outputs: WireTensor[], asTensors: boolean, wanted?: string[]): DecodedOutput {
+    if (asTensors) {
+      const chosen = wanted ? outputs.filter((o) => wanted.includes(o.name)) : outputs;
+      return {
+        tensors: chosen.map((o) => ({ name: o.name, datatype: OIP_DATATYPES[o.type], shape: o.dims, data: toNumbers(o.data, 0, o.data.length) })),
+      };
+    }
+    return { rows: this.decodeRows(outputs) };
+  }
+
+  private decodeRows(outputs: WireTensor[]): RowOutput[] {
+    const spec = this.record.metadata.output;
+    const kind = spec?.kind ?? 'raw';
+    const main = (spec?.name ? outputs.find((o) => o.name === spec.name) : outputs.find((o) => o.type.startsWith('float'))) ?? outputs[0];
+    if (!main) return [];
+    const rows = main.dims[0] ?? 1;
+    const width = rowWidth(main.dims);
+    const result = new Array<RowOutput>(rows);
+    for (let r = 0; r < rows; r++) {
+      const values = toNumbers(main.data, r * width, (r + 1) * width);
+      if (kind === 'classification') result[r] = classify(values, spec?.labels, spec?.threshold ?? 0.5);
+      else if (kind === 'regression' && values.length === 1) result[r] = { value: values[0]! };
+      else result[r] = { outputs: rowOutputs(outputs, r) };
+    }
+    return result;
+  }
+}
+
+function classify(values: number[], labels: string[] | undefined, threshold: number): RowOutput {
+  if (values.length === 1) {
+    const p = values[0]!;
+    const [negative, positive] = [labels?.[0] ?? '0', labels?.[1] ?? '1'];
+    const isPositive = p >= threshold;
+    return { label: isPositive ? positive : negative, score: isPositive ? p : 1 - p, scores: { [negative]: 1 - p, [positive]: p } };
+  }
+  let best = 0;
+  const scores: Record<string, number> = {};
+  values.forEach((v, i) => {
+    scores[labels?.[i] ?? String(i)] = v;
+    if (v > values[best]!) best = i;
+  });
+  return { label: labels?.[best] ?? String(best), score: values[best]!, scores };
+}
+
+function rowOutputs(outputs: WireTensor[], r: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const o of outputs) {
+    const width = rowWidth(o.dims);
+    out[o.name] = toNumbers(o.data, r * width, (r + 1) * width);
+  }
+  return out;
+}
+

@@ -1,0 +1,79 @@
+import { Piscina } from 'piscina';
+import { ScoreqError } from '@scoreq/contracts';
+import type { FailedReply, LoadReply, RunReply, RunTask, SessionKey } from './messages.js';
+
+export interface PoolOptions {
+  /** Inference threads; each holds its own session per model version. */
+  threads: number;
+  /**
+   * How long close() waits for running inference before giving up, in ms. Must exceed the
+   * worst batch: stopping a thread inside `session.run` aborts the process (STACK-NOTES trap 1).
+   * @defaultValue 30000
+   */
+  closeTimeoutMs?: number;
+  /** Called when the pool reports an error outside a task (for logging). */
+  onError?: (err: unknown) => void;
+}
+
+const THREAD_FILE = new URL('./thread.js', import.meta.url).href;
+
+/**
+ * A fixed-size Piscina pool running onnxruntime sessions. One task per micro-batch, never
+ * per job; inputs travel as transferred typed arrays.
+ */
+export class InferencePool {
+  readonly threads: number;
+  private readonly piscina: Piscina;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: PoolOptions) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new ScoreqError('INVALID_OPTION', `options.threads must be a positive integer, got ${options.threads}`, { field: 'threads' });
+    }
+    this.threads = options.threads;
+    // min = max and no idle timeout: a thread killed for idling would reload every model.
+    this.piscina = new Piscina({
+      filename: THREAD_FILE,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      closeTimeout: options.closeTimeoutMs ?? 30_000,
+    });
+    this.piscina.on('error', (err: unknown) => options.onError?.(err));
+  }
+
+  /**
+   * Loads a model version into every thread and warms it up; resolves with its signature.
+   * One load task per thread is sent at once; idle threads each take one.
+   */
+  async load(key: SessionKey, path: string): Promise<LoadReply> {
+    const replies = (await Promise.all(
+      Array.from({ length: this.threads }, () => this.piscina.run({ kind: 'load', key, path })),
+    )) as (LoadReply | FailedReply)[];
+    const failure = replies.find((r): r is FailedReply => !r.ok);
+    if (failure) throw ScoreqError.fromInfo(failure.error);
+    return replies[0] as LoadReply;
+  }
+
+  /** Runs one batch. Failures come back as values with an error code, never as throws. */
+  async run(task: Omit<RunTask, 'kind'>): Promise<RunReply | FailedReply> {
+    const transferList = task.inputs.map((t) => t.data.buffer as ArrayBuffer);
+    return (await this.piscina.run({ kind: 'run', ...task }, { transferList })) as RunReply | FailedReply;
+  }
+
+  /** Share of the pool's capacity in use since it started, 0..1. */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  /** Waits for running tasks, then stops the threads. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.piscina.close();
+    return this.closing;
+  }
+}

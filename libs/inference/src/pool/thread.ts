@@ -1,0 +1,152 @@
+/**
+ * The Piscina thread file: owns one onnxruntime InferenceSession per model version.
+ *
+ * Rules this file keeps (see shared/STACK-NOTES.md):
+ * - nothing runs at import and nothing throws at import: sessions load inside tasks;
+ * - no timers or logging: with `atomics: 'sync'` the thread is parked between tasks;
+ * - failures are returned as values (`{ ok: false, error }`), because errors thrown here
+ *   reach the main thread without their `code`;
+ * - output buffers are moved back, never copied.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import * as ort from 'onnxruntime-node';
+import { now, type ModelSignature, type TensorSpec, type TensorType, TENSOR_TYPES } from '@scoreq/contracts';
+import type { FailedReply, LoadReply, RunReply, RunTask, SessionKey, ThreadTask } from './messages.js';
+import { allocate, rowWidth, type TensorData, type WireTensor } from '../tensor.js';
+import { sessionOptions } from './session-options.js';
+
+const sessions = new Map<SessionKey, Promise<ort.InferenceSession>>();
+
+export default async function handle(task: ThreadTask): Promise<unknown> {
+  if (task.kind === 'load') return load(task.key, task.path);
+  return run(task);
+}
+
+function session(key: SessionKey, path: string): Promise<ort.InferenceSession> {
+  let pending = sessions.get(key);
+  if (!pending) {
+    pending = ort.InferenceSession.create(path, sessionOptions());
+    // A failed load must not poison the cache: the next task tries again.
+    pending.catch(() => sessions.delete(key));
+    sessions.set(key, pending);
+  }
+  return pending;
+}
+
+async function load(key: SessionKey, path: string): Promise<LoadReply | FailedReply> {
+  const startedAt = now();
+  try {
+    const s = await session(key, path);
+    const { signature, nonTensorOutputs } = readSignature(s);
+    if (nonTensorOutputs.length === 0) await warmUp(s, signature);
+    return { ok: true, signature, nonTensorOutputs, loadMs: now() - startedAt };
+  } catch (err) {
+    return failed('MODEL_LOAD_FAILED', `onnxruntime could not load ${path}: ${message(err)}`, startedAt);
+  }
+}
+
+async function run(task: RunTask): Promise<unknown> {
+  for (const key of task.release ?? []) releaseSession(key);
+  let startedAt = now();
+  let s: ort.InferenceSession;
+  try {
+    s = await session(task.key, task.path);
+  } catch (err) {
+    return failed('MODEL_LOAD_FAILED', `onnxruntime could not load ${task.path}: ${message(err)}`, startedAt);
+  }
+  startedAt = now();
+  try {
+    const rows = task.inputs[0]?.dims[0] ?? 0;
+    const step = task.fixedBatch ?? rows;
+    if (step <= 0 || rows % step !== 0) {
+      return failed('INVALID_INPUT', `this model takes exactly ${step} rows per call; got ${rows}`, startedAt);
+    }
+    const parts: WireTensor[][] = [];
+    for (let first = 0; first < rows; first += step) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const input of task.inputs) feeds[input.name] = toOrt(input, first, step, rows);
+      const result = task.outputs ? await s.run(feeds, task.outputs) : await s.run(feeds);
+      parts.push(Object.entries(result).map(([name, t]) => fromOrt(name, t)));
+    }
+    const outputs = parts.length === 1 ? parts[0]! : concatParts(parts);
+    const reply: RunReply = { ok: true, outputs, startedAt, endedAt: now() };
+    return move({ [transferableSymbol]: outputs.map((o) => o.data.buffer), [valueSymbol]: reply } as never);
+  } catch (err) {
+    return failed('INFERENCE_FAILED', message(err), startedAt);
+  }
+}
+
+function releaseSession(key: SessionKey): void {
+  const pending = sessions.get(key);
+  if (!pending) return;
+  sessions.delete(key);
+  pending.then((s) => s.release()).catch(() => undefined);
+}
+
+function toOrt(input: WireTensor, first: number, count: number, rows: number): ort.Tensor {
+  const dims = [count, ...input.dims.slice(1)];
+  if (count === rows) return new ort.Tensor(input.type, input.data, dims);
+  const width = rowWidth(input.dims);
+  return new ort.Tensor(input.type, input.data.subarray(first * width, (first + count) * width), dims);
+}
+
+function fromOrt(name: string, t: ort.Tensor): WireTensor {
+  if (!isTensorType(t.type)) throw new Error(`output '${name}' has type ${t.type}, which scoreq cannot return`);
+  return { name, type: t.type, dims: [...t.dims], data: t.data as TensorData };
+}
+
+function concatParts(parts: WireTensor[][]): WireTensor[] {
+  const first = parts[0]!;
+  return first.map((head, i) => {
+    const pieces = parts.map((p) => p[i]!);
+    const total = pieces.reduce((n, p) => n + p.data.length, 0);
+    const data = allocate(head.type, total);
+    let offset = 0;
+    for (const p of pieces) {
+      (data as Float32Array).set(p.data as Float32Array, offset);
+      offset += p.data.length;
+    }
+    const rows = pieces.reduce((n, p) => n + (p.dims[0] ?? 1), 0);
+    return { name: head.name, type: head.type, dims: [rows, ...head.dims.slice(1)], data };
+  });
+}
+
+function readSignature(s: ort.InferenceSession): { signature: ModelSignature; nonTensorOutputs: string[] } {
+  const nonTensorOutputs: string[] = [];
+  const spec = (m: ort.InferenceSession.ValueMetadata, list: string[] | null): TensorSpec | null => {
+    if (!m.isTensor || !isTensorType(m.type)) {
+      list?.push(m.name);
+      return null;
+    }
+    return { name: m.name, type: m.type, shape: [...m.shape] };
+  };
+  const inputs = s.inputMetadata.map((m) => spec(m, null)).filter((x): x is TensorSpec => x !== null);
+  const outputs = s.outputMetadata.map((m) => spec(m, nonTensorOutputs)).filter((x): x is TensorSpec => x !== null);
+  const batchDims = inputs.map((i) => i.shape[0]);
+  const fixed = batchDims.find((d): d is number => typeof d === 'number' && d > 0);
+  const dynamic = fixed === undefined;
+  return { signature: { inputs, outputs, batch: { dynamic, size: dynamic ? null : fixed } }, nonTensorOutputs };
+}
+
+/** One call on zeros, so the first real batch does not pay for lazy allocations. */
+async function warmUp(s: ort.InferenceSession, signature: ModelSignature): Promise<void> {
+  const rows = signature.batch.size ?? 1;
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of signature.inputs) {
+    const dims = input.shape.map((d, axis) => (axis === 0 ? rows : typeof d === 'number' && d > 0 ? d : 1));
+    feeds[input.name] = new ort.Tensor(input.type, allocate(input.type, dims.reduce((a, b) => a * b, 1)), dims);
+  }
+  await s.run(feeds);
+}
+
+function isTensorType(type: string): type is TensorType {
+  return (TENSOR_TYPES as readonly string[]).includes(type);
+}
+
+function failed(code: FailedReply['error']['code'], text: string, startedAt: number): FailedReply {
+  return { ok: false, error: { code, message: text }, startedAt, endedAt: now() };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
