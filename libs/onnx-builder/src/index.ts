@@ -30,3 +30,5 @@ export { buildTreeEnsemble } from './tree-ensemble.js';
 export type { TreeEnsembleOptions } from './tree-ensemble.js';
 export { REFERENCE_MODELS } from './reference-models.js';
 export { writeModel } from './io.js';
+export { buildEmbeddingLookup } from './embedding.js';
+export type { EmbeddingLookupOptions } from './embedding.js';

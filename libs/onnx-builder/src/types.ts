@@ -18,7 +18,7 @@ export interface ModelInput {
   /** Name of the graph input, the feed key for onnxruntime. */
   name: string;
   /** Element type, spelled as onnxruntime-node spells it. */
-  type: 'float32';
+  type: 'float32' | 'int64';
   /** Declared shape; symbolic dims are strings (`'N'`). */
   shape: Dim[];
 }

@@ -159,7 +159,7 @@ export class MicroBatcher {
     let rows = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (batch.length > 0 && rows + next.item.rows > this.options.policy.maxBatchRows) break;
+      if (batch.length > 0 && (rows + next.item.rows > this.options.policy.maxBatchRows || !stackable(batch[0]!.item, next.item))) break;
       this.queue.shift();
       this.pendingRows -= next.item.rows;
       if (next.item.deadline !== undefined && next.item.deadline < dispatchedAt) {
@@ -220,6 +220,14 @@ export class MicroBatcher {
     if (!reply.ok) record.error = reply.error;
     this.options.onBatch?.(record);
   }
+}
+
+/** Items stack only when every input has the same dims after the batch axis (symbolic dims may differ per job). */
+function stackable(a: BatchItem, b: BatchItem): boolean {
+  return a.inputs.every((t, k) => {
+    const other = b.inputs[k]!.dims;
+    return t.dims.length === other.length && t.dims.every((d, axis) => axis === 0 || d === other[axis]);
+  });
 }
 
 /** Concatenates the items' tensors along the batch axis, input by input. */

@@ -11,6 +11,8 @@ export function sessionOptions(): InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Failures are returned with the job's error; ORT's own stderr lines would only duplicate them.
+    logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }
