@@ -75,6 +75,7 @@ export class MicroBatcher {
   private timerAt = Number.POSITIVE_INFINITY;
   private draining = false;
   private idle: (() => void) | undefined;
+  private drained: Promise<void> | undefined;
 
   constructor(options: MicroBatcherOptions) {
     if (!(options.maxInFlight >= 1)) throw new ScoreqError('INVALID_OPTION', 'maxInFlight must be at least 1', { field: 'maxInFlight' });
@@ -99,8 +100,16 @@ export class MicroBatcher {
     });
   }
 
-  /** Flushes everything waiting, regardless of the policy, and waits for batches in flight. */
-  async drain(): Promise<void> {
+  /**
+   * Flushes everything waiting, regardless of the policy, and waits for batches in flight.
+   * Idempotent: every call gets the same promise (one `idle` callback would strand earlier callers).
+   */
+  drain(): Promise<void> {
+    this.drained ??= this.drainOnce();
+    return this.drained;
+  }
+
+  private async drainOnce(): Promise<void> {
     this.draining = true;
     this.pump();
     if (this.queue.length === 0 && this.inFlight === 0) return;
@@ -187,6 +196,8 @@ export class MicroBatcher {
     } catch (err) {
       // The pool itself failed (a thread died): not the jobs' fault, so no isolation.
       const error = new ScoreqError('INTERNAL', `inference pool failed: ${err instanceof Error ? err.message : String(err)}`);
+      const at = now();
+      this.report(info, dispatchedAt, { ok: false, error: error.toInfo(), startedAt: at, endedAt: at });
       for (const w of batch) w.reject(error);
       return;
     }

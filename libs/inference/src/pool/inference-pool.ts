@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { ScoreqError } from '@scoreq/contracts';
 import type { FailedReply, LoadReply, RunReply, RunTask, SessionKey } from './messages.js';
+import type { TensorData, WireTensor } from '../tensor.js';
 
 export interface PoolOptions {
   /** Inference threads; each holds its own session per model version. */
@@ -58,8 +59,9 @@ export class InferencePool {
 
   /** Runs one batch. Failures come back as values with an error code, never as throws. */
   async run(task: Omit<RunTask, 'kind'>): Promise<RunReply | FailedReply> {
-    const transferList = task.inputs.map((t) => t.data.buffer as ArrayBuffer);
-    return (await this.piscina.run({ kind: 'run', ...task }, { transferList })) as RunReply | FailedReply;
+    const inputs = task.inputs.map(ownBuffer);
+    const transferList = inputs.map((t) => t.data.buffer as ArrayBuffer);
+    return (await this.piscina.run({ kind: 'run', ...task, inputs }, { transferList })) as RunReply | FailedReply;
   }
 
   /** Share of the pool's capacity in use since it started, 0..1. */
@@ -76,4 +78,14 @@ export class InferencePool {
     this.closing ??= this.piscina.close();
     return this.closing;
   }
+}
+
+/**
+ * Transferring a view moves its whole buffer: a tensor that is a view into a larger (or
+ * shared) buffer is copied first, so the caller's other views stay usable.
+ */
+function ownBuffer(t: WireTensor): WireTensor {
+  const { data } = t;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return t;
+  return { ...t, data: data.slice() as TensorData };
 }
