@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
   now,
+  resultId,
   scoreJobDataSchema,
   ScoreqError,
   toErrorInfo,
@@ -51,7 +52,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const decoded = served.codec.decode(scored.outputs, data.tensors !== undefined, data.outputs);
       const timings = timingsOf(data.enqueuedAt ?? job.timestamp, receivedAt, scored);
       const result: ScoreResult = { model: model.name, version, ...decoded, batch: scored.batch, timings };
-      await deps.results.put({ id: job.id!, status: 'completed', result, finishedAt: new Date().toISOString() }, data.resultTtlSec ?? deps.resultTtlSec);
+      await deps.results.put({ id: resultId(model.name, job.id!), status: 'completed', result, finishedAt: new Date().toISOString() }, data.resultTtlSec ?? deps.resultTtlSec);
       observe(metrics, model.name, version, encoded.rows, timings);
       return { version, batchId: scored.batch.id };
     } catch (err) {
@@ -85,7 +86,7 @@ function isRetryable(info: ErrorInfo): boolean {
 }
 
 async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined): Promise<void> {
-  const record = { id: job.id!, status: 'failed' as const, model: deps.model.name, error, finishedAt: new Date().toISOString() };
+  const record = { id: resultId(deps.model.name, job.id!), status: 'failed' as const, model: deps.model.name, error, finishedAt: new Date().toISOString() };
   const ttl = typeof job.data?.resultTtlSec === 'number' ? job.data.resultTtlSec : deps.resultTtlSec;
   await deps.results.put(version === undefined ? record : { ...record, version }, ttl);
   deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });

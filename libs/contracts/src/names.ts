@@ -40,3 +40,12 @@ export function keys(prefix: string) {
     models: () => `${prefix}:models`,
   };
 }
+
+/**
+ * The id a job's result is stored and read under. Jobs the SDK submits already have ids of
+ * the form `<model>.<suffix>`; a job added by another producer (BullMQ's own counter ids
+ * such as "5" repeat across queues) gets its model put in front: `risk.5`.
+ */
+export function resultId(model: string, jobId: string): string {
+  return jobId.startsWith(`${model}.`) ? jobId : `${model}.${jobId}`;
+}

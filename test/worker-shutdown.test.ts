@@ -1,0 +1,76 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { keys, queueName } from '@scoreq/contracts';
+import { ScoringClient } from '@scoreq/client';
+import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
+import { startCli } from './helpers/processes.js';
+import { startTestWorker, testConfig } from './helpers/worker.js';
+
+const prefix = testPrefix();
+const F32 = featureNames(32);
+let models: ModelsDir;
+let client: ScoringClient;
+let redis: Redis;
+
+before(async () => {
+  models = await ModelsDir.create();
+  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), { features: F32, output: { kind: 'classification', labels: ['stay', 'churn'] } });
+  client = new ScoringClient({ connection: redisUrl(), prefix });
+  redis = new Redis(redisUrl());
+});
+
+after(async () => {
+  await client?.close();
+  await cleanupPrefix(redis, prefix);
+  await redis?.quit();
+  await models?.remove();
+});
+
+test('SIGTERM under load drains the worker: it exits 0, no job is left active, and nothing is lost', async () => {
+  const env = {
+    REDIS_URL: redisUrl(),
+    SCOREQ_PREFIX: prefix,
+    SCOREQ_MODELS_DIR: models.dir,
+    SCOREQ_METRICS_PORT: '0',
+    SCOREQ_POOL_THREADS: '2',
+    LOG_LEVEL: 'info',
+  };
+  const worker = startCli(['worker', '--models', 'churn'], env);
+  await worker.waitForLine('worker ready');
+
+  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
+  await events.waitUntilReady();
+  let completed = 0;
+  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 300 && resolve()));
+
+  const total = 4000;
+  const ids: string[] = [];
+  for (let i = 0; i < total; i += 500) ids.push(...(await client.submitMany('churn', randomRows(F32, 500, i).map((row) => ({ rows: [row] })))));
+  await someDone;
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+  await events.close();
+
+  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
+  const counts = await queue.getJobCounts('active', 'failed', 'completed', 'waiting');
+  assert.equal(counts.active, 0, 'the drained worker left no job active');
+  assert.equal(counts.failed, 0);
+  const done = counts.completed ?? 0;
+  assert.ok(done > 0 && done < total, `the first worker stopped part way (${done} done)`);
+  const stored = (await redis.mget(ids.map((id) => keys(prefix).result(id)))).filter((v) => v !== null).length;
+  assert.equal(stored, done, 'every completed job has its result stored');
+
+  const second = await startTestWorker(testConfig(prefix, models.dir));
+  try {
+    const results = await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 60_000 })));
+    assert.equal(results.length, total);
+    assert.equal((await queue.getJobCounts('completed')).completed, total);
+  } finally {
+    await second.close();
+    await queue.close();
+  }
+});
