@@ -17,4 +17,6 @@ export * from './names.js';
 export * from './model.js';
 export * from './job.js';
 export * from './input-codec.js';
+export * from './output-format.js';
+export * from './run.js';
 export * from './config.js';

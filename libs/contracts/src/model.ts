@@ -141,3 +141,11 @@ export function featureInput(record: ModelVersionRecord): TensorSpec | undefined
   const name = record.metadata.input ?? (inputs.length === 1 ? inputs[0]?.name : undefined);
   return inputs.find((i) => i.name === name);
 }
+
+/** The output rows are formatted from: metadata `output.name`, else the first float output. */
+export function mainOutput(record: ModelVersionRecord): TensorSpec | undefined {
+  const { outputs } = record.signature;
+  const named = record.metadata.output?.name;
+  if (named) return outputs.find((o) => o.name === named);
+  return outputs.find((o) => o.type === 'float32' || o.type === 'float64') ?? outputs[0];
+}

@@ -38,6 +38,10 @@ export function keys(prefix: string) {
     model: (model: string) => `${prefix}:model:${model}`,
     /** Set of model names known to the catalogue. */
     models: () => `${prefix}:models`,
+    /** JSON {@link ChunkResult} of a scored run chunk. */
+    chunkResult: (jobId: string) => `${prefix}:chunk:${jobId}`,
+    /** Hash of a run's state (see libs/runs). */
+    run: (runId: string) => `${prefix}:run:${runId}`,
   };
 }
 

@@ -2,6 +2,8 @@ import {
   encodeRows,
   featureSpecs,
   featureWidth,
+  formatRow,
+  mainOutput,
   OIP_DATATYPES,
   ScoreqError,
   tensorRows,
@@ -95,37 +97,18 @@ export class ModelCodec {
   }
 
   private decodeRows(outputs: WireTensor[]): RowOutput[] {
-    const spec = this.record.metadata.output;
-    const kind = spec?.kind ?? 'raw';
-    const main = (spec?.name ? outputs.find((o) => o.name === spec.name) : outputs.find((o) => o.type.startsWith('float'))) ?? outputs[0];
+    const name = mainOutput(this.record)?.name;
+    const main = outputs.find((o) => o.name === name) ?? outputs[0];
     if (!main) return [];
     const rows = main.dims[0] ?? 1;
     const width = rowWidth(main.dims);
     const result = new Array<RowOutput>(rows);
     for (let r = 0; r < rows; r++) {
       const values = toNumbers(main.data, r * width, (r + 1) * width);
-      if (kind === 'classification') result[r] = classify(values, spec?.labels, spec?.threshold ?? 0.5);
-      else if (kind === 'regression' && values.length === 1) result[r] = { value: values[0]! };
-      else result[r] = { outputs: rowOutputs(outputs, r) };
+      result[r] = formatRow(this.record.metadata, values) ?? { outputs: rowOutputs(outputs, r) };
     }
     return result;
   }
-}
-
-function classify(values: number[], labels: string[] | undefined, threshold: number): RowOutput {
-  if (values.length === 1) {
-    const p = values[0]!;
-    const [negative, positive] = [labels?.[0] ?? '0', labels?.[1] ?? '1'];
-    const isPositive = p >= threshold;
-    return { label: isPositive ? positive : negative, score: isPositive ? p : 1 - p, scores: { [negative]: 1 - p, [positive]: p } };
-  }
-  let best = 0;
-  const scores: Record<string, number> = {};
-  values.forEach((v, i) => {
-    scores[labels?.[i] ?? String(i)] = v;
-    if (v > values[best]!) best = i;
-  });
-  return { label: labels?.[best] ?? String(best), score: values[best]!, scores };
 }
 
 function rowOutputs(outputs: WireTensor[], r: number): Record<string, number[]> {
