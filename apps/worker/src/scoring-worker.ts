@@ -85,7 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       if (!model) throw new ScoreqError('MODEL_NOT_FOUND', `model '${name}' is not in the model source`, { model: name });
       const loaded = await ServedModel.load(model, pool, defaults, onBatch);
       served.push(loaded);
-      await publishModelRecord(results, config.SCOREQ_PREFIX, loaded.record);
+      if (!source.publishesRecords) await publishModelRecord(results, config.SCOREQ_PREFIX, loaded.record);
       logger.info({ model: name, versions: Object.keys(loaded.record.versions), aliases: loaded.record.aliases }, 'model loaded');
     }
     for (const model of served) {

@@ -73,7 +73,8 @@ async function loadVersion(
   onBatch: (model: string, version: string, record: BatchRecord) => void,
 ): Promise<ServedVersion> {
   const key = `${model}@${v.version}#${v.sha256.slice(0, 12)}`;
-  const loaded = await pool.load(key, v.path);
+  const path = await v.localPath();
+  const loaded = await pool.load(key, path);
   if (loaded.nonTensorOutputs.length > 0) {
     throw new ScoreqError(
       'MODEL_LOAD_FAILED',
@@ -100,7 +101,7 @@ async function loadVersion(
     policy,
     maxInFlight: pool.threads,
     capacityJobs: defaults.capacityJobs,
-    run: (inputs) => pool.run({ key, path: v.path, inputs, fixedBatch: batch.dynamic ? null : batch.size }),
+    run: (inputs) => pool.run({ key, path, inputs, fixedBatch: batch.dynamic ? null : batch.size }),
     onBatch: (r) => onBatch(model, v.version, r),
   });
   return { record, codec, batcher };

@@ -86,6 +86,9 @@ export interface ModelVersionRecord {
   sha256: string;
   size: number;
   createdAt: string;
+  /** Who registered the version and why (registry only). */
+  author?: string;
+  comment?: string;
   signature: ModelSignature;
   metadata: ModelMetadata;
 }

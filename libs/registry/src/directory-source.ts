@@ -15,6 +15,7 @@ const METADATA_FILE = 'metadata.json';
  */
 export class DirectoryModelSource implements ModelSource {
   readonly dir: string;
+  readonly publishesRecords = false;
 
   constructor(dir: string) {
     this.dir = resolve(dir);
@@ -47,7 +48,7 @@ export class DirectoryModelSource implements ModelSource {
     const bytes = await readFile(path);
     return {
       version: String(Number(version)),
-      path,
+      localPath: () => Promise.resolve(path),
       sha256: createHash('sha256').update(bytes).digest('hex'),
       size: info.size,
       createdAt: info.mtime.toISOString(),
