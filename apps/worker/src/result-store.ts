@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keys, type JobRecord } from '@scoreq/contracts';
+import { keys, type ChunkResult, type JobRecord } from '@scoreq/contracts';
 
 /**
  * Writes each job's final record at its result key with a TTL. The connection auto-pipelines,
@@ -7,14 +7,23 @@ import { keys, type JobRecord } from '@scoreq/contracts';
  */
 export class ResultStore {
   private readonly redis: Redis;
-  private readonly key: (jobId: string) => string;
+  private readonly keys: ReturnType<typeof keys>;
 
   constructor(redis: Redis, prefix: string) {
     this.redis = redis;
-    this.key = keys(prefix).result;
+    this.keys = keys(prefix);
   }
 
   async put(record: JobRecord, ttlSec: number): Promise<void> {
-    await this.redis.set(this.key(record.id), JSON.stringify(record), 'EX', ttlSec);
+    await this.redis.set(this.keys.result(record.id), JSON.stringify(record), 'EX', ttlSec);
+  }
+
+  async putChunk(jobId: string, result: ChunkResult, ttlSec: number): Promise<void> {
+    await this.redis.set(this.keys.chunkResult(jobId), JSON.stringify(result), 'EX', ttlSec);
+  }
+
+  /** Whether the run a chunk belongs to was cancelled (its state hash says so). */
+  async runCancelled(runId: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.run(runId), 'status')) === 'cancelled';
   }
 }

@@ -1,10 +1,11 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { queueName, ScoreqError, type EnvConfig } from '@scoreq/contracts';
+import { bulkQueueName, queueName, ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import { InferencePool, type BatchRecord } from '@scoreq/inference';
 import { DirectoryModelSource, publishModelRecord, type ModelSource } from '@scoreq/registry';
 import { createLogger, createMetrics, startMetricsServer, type Logger, type MetricsServer, type ScoreqMetrics } from '@scoreq/telemetry';
 import { BullFactory } from './bullmq-factory.js';
+import { createChunkProcessor } from './chunk-processor.js';
 import { createProcessor } from './job-processor.js';
 import { ResultStore } from './result-store.js';
 import { ServedModel } from './served-model.js';
@@ -89,22 +90,29 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       logger.info({ model: name, versions: Object.keys(loaded.record.versions), aliases: loaded.record.aliases }, 'model loaded');
     }
     for (const model of served) {
-      const processor = createProcessor({
+      const deps = {
         model,
         results: store,
         metrics,
         logger,
         maxJobRows: config.SCOREQ_MAX_JOB_ROWS,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
-      });
-      const worker = factory.worker(queueName(model.name), processor, {
+      };
+      const worker = factory.worker(queueName(model.name), createProcessor(deps), {
         concurrency: config.SCOREQ_WORKER_CONCURRENCY,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
         connection: connection(factory.workerConnection()),
       });
-      worker.on('error', (err) => logger.error({ err, model: model.name }, 'bullmq worker error'));
-      workers.push(worker);
-      queues.push(factory.queue(queueName(model.name), results));
+      const bulk = factory.worker(bulkQueueName(model.name), createChunkProcessor(deps), {
+        concurrency: config.SCOREQ_BULK_CONCURRENCY,
+        resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
+        connection: connection(factory.workerConnection()),
+      });
+      for (const w of [worker, bulk]) {
+        w.on('error', (err) => logger.error({ err, model: model.name, queue: w.name }, 'bullmq worker error'));
+        workers.push(w);
+      }
+      queues.push(factory.queue(queueName(model.name), results), factory.queue(bulkQueueName(model.name), results));
     }
     await Promise.all(workers.map((w) => w.waitUntilReady()));
     metrics.observePool(() => ({ utilization: pool.utilization, queueSize: pool.queueSize, threads: pool.threads }));

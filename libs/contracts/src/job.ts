@@ -73,7 +73,7 @@ export interface OutputTensor {
 }
 
 /** Why a micro-batch left the batcher. */
-export type FlushReason = 'full' | 'delay' | 'drain' | 'deadline' | 'single';
+export type FlushReason = 'full' | 'delay' | 'drain' | 'deadline' | 'single' | 'bulk';
 
 /**
  * Every stage of a job on one clock (epoch ms, sub-ms precision), plus the derived spans.

@@ -15,7 +15,7 @@ import {
   type RowOutput,
   type TensorSpec,
 } from '@scoreq/contracts';
-import { allocate, fillFrom, rowWidth, toNumbers, type WireTensor } from './tensor.js';
+import { allocate, fillFrom, isBigIntType, rowWidth, toNumbers, type TensorData, type WireTensor } from './tensor.js';
 
 export interface EncodedInput {
   rows: number;
@@ -71,6 +71,36 @@ export class ModelCodec {
       encodeRows(this.features, rows, data, 0, this.record);
     }
     return { rows: rows.length, inputs: [{ name: input.name, type: input.type, dims: [rows.length, width], data }] };
+  }
+
+  /**
+   * Wraps a matrix the producer already encoded (rows × width, feature order, scaled) as the
+   * model's feature input: the bulk path, with no per-row work on the worker.
+   */
+  encodeMatrix(features: Float32Array, rows: number, width: number): EncodedInput {
+    if (!this.rowInput) throw new ScoreqError('INVALID_INPUT', `model version ${this.record.version} cannot take feature rows`, { field: 'features' });
+    const { input } = this.rowInput;
+    if (width !== this.rowInput.width) {
+      throw new ScoreqError('INVALID_INPUT', `chunk has ${width} features per row; model version ${this.record.version} takes ${this.rowInput.width}`, { field: 'width' });
+    }
+    if (features.length !== rows * width) {
+      throw new ScoreqError('INVALID_INPUT', `chunk has ${features.length} values; ${rows} rows × ${width} features need ${rows * width}`, { field: 'features' });
+    }
+    let data: TensorData = features;
+    if (input.type !== 'float32') {
+      data = allocate(input.type, features.length);
+      fillFrom(input.type, Array.from(features, (v) => (isBigIntType(input.type) ? Math.round(v) : v)), data, 0);
+    }
+    return { rows, inputs: [{ name: input.name, type: input.type, dims: [rows, width], data }] };
+  }
+
+  /** The main output of a batch slice (see `mainOutput`) as float32 rows × width. */
+  mainValues(outputs: WireTensor[]): { name: string; width: number; data: Float32Array } {
+    const name = mainOutput(this.record)?.name;
+    const main = outputs.find((o) => o.name === name) ?? outputs[0];
+    if (!main) throw new ScoreqError('INFERENCE_FAILED', 'the model returned no outputs');
+    const data = main.data instanceof Float32Array ? main.data.slice() : Float32Array.from(main.data as ArrayLike<number>, Number);
+    return { name: main.name, width: rowWidth(main.dims), data };
   }
 
   private encodeTensors(tensors: InputTensor[]): EncodedInput {

@@ -339,3 +339,33 @@ test('drain called twice while a batch is in flight resolves both calls', async 
   await Promise.all([b.drain(), b.drain()]);
   assertOwnRows(await pending, job, 'job');
 });
+
+// ---- bulk lane ---------------------------------------------------------------------------
+
+test('bulk chunks never take every slot: one stays free for real-time jobs', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const records: BatchRecord[] = [];
+  const b = batcher({ policy: fixedPolicy({ maxBatchRows: 64, maxDelayMs: 0 }), run: spy.run, maxInFlight: 2, onBatch: (r) => records.push(r) });
+  const chunks = Array.from({ length: 4 }, (_, i) => mlpJob(256, 900 + i, { lane: 'bulk' }));
+  const realtime = mlpJob(1, 950);
+  const bulkResults = chunks.map((c) => b.submit(c.item));
+  const realtimeResult = b.submit(realtime.item);
+  const results = await Promise.all([...bulkResults, realtimeResult]);
+
+  assert.equal(spy.maxActive, 2);
+  // The real-time job went out second: after the first chunk, not behind the other three.
+  assert.deepEqual(spy.calls.map((dims) => dims[0]![0]), [256, 1, 256, 256, 256]);
+  assert.deepEqual(records.filter((r) => r.reason === 'bulk').length, 4);
+  chunks.forEach((c, i) => assertOwnRows(results[i]!, c, `chunk ${i}`));
+  assertOwnRows(results[4]!, realtime, 'real-time job');
+  await b.drain();
+});
+
+test('drain waits for bulk chunks too', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const b = batcher({ run: spy.run });
+  const chunk = mlpJob(64, 990, { lane: 'bulk' });
+  const pending = b.submit(chunk.item);
+  await b.drain();
+  assertOwnRows(await pending, chunk, 'chunk');
+});

@@ -25,7 +25,7 @@ export const BATCH_ROWS_BUCKETS: readonly number[] = Object.freeze([
 export type JobOutcome = 'completed' | 'failed' | 'cancelled';
 
 /** Value of the `reason` label of `scoreq_batches_total`: why the batcher sent a batch. */
-export type BatchReason = 'full' | 'delay' | 'drain' | 'deadline' | 'single';
+export type BatchReason = 'full' | 'delay' | 'drain' | 'deadline' | 'single' | 'bulk';
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {

@@ -9,6 +9,12 @@ export interface BatchItem {
   inputs: WireTensor[];
   /** Epoch ms after which the item must not run. */
   deadline?: number;
+  /**
+   * `bulk` items (overnight run chunks) run alone, only on slots real-time work leaves free:
+   * never more than `maxBulkInFlight` at once, and never while a real-time job waits on a
+   * single-slot pool. @defaultValue 'realtime'
+   */
+  lane?: 'realtime' | 'bulk';
 }
 
 /** What a job gets back: its own slice of every output, and where it rode. */
@@ -42,6 +48,8 @@ export interface MicroBatcherOptions {
   maxInFlight: number;
   /** Most jobs the caller can hand over at once (the BullMQ worker's concurrency). */
   capacityJobs: number;
+  /** Bulk batches in flight at once. @defaultValue maxInFlight − 1 (at least 1): one slot stays free for real-time jobs */
+  maxBulkInFlight?: number;
   /** Called after every batch, from the main thread. */
   onBatch?: (record: BatchRecord) => void;
   /** Prefix of batch ids, unique per process. */
@@ -68,8 +76,11 @@ export class MicroBatcher {
   private readonly options: MicroBatcherOptions;
   private readonly idPrefix: string;
   private queue: Waiting[] = [];
+  private bulk: Waiting[] = [];
+  private readonly maxBulkInFlight: number;
   private pendingRows = 0;
   private inFlight = 0;
+  private bulkInFlight = 0;
   private inFlightJobs = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -81,6 +92,7 @@ export class MicroBatcher {
     if (!(options.maxInFlight >= 1)) throw new ScoreqError('INVALID_OPTION', 'maxInFlight must be at least 1', { field: 'maxInFlight' });
     if (!(options.capacityJobs >= 1)) throw new ScoreqError('INVALID_OPTION', 'capacityJobs must be at least 1', { field: 'capacityJobs' });
     this.options = options;
+    this.maxBulkInFlight = options.maxBulkInFlight ?? Math.max(1, options.maxInFlight - 1);
     this.idPrefix = options.idPrefix ?? `b${process.pid.toString(36)}`;
   }
 
@@ -94,8 +106,13 @@ export class MicroBatcher {
       return Promise.reject(new ScoreqError('WORKER_SHUTTING_DOWN', 'the batcher is draining and takes no new jobs'));
     }
     return new Promise<ItemResult>((resolve, reject) => {
-      this.queue.push({ item, arrivedAt: now(), resolve, reject });
-      this.pendingRows += item.rows;
+      const waiting = { item, arrivedAt: now(), resolve, reject };
+      if (item.lane === 'bulk') {
+        this.bulk.push(waiting);
+      } else {
+        this.queue.push(waiting);
+        this.pendingRows += item.rows;
+      }
       this.pump();
     });
   }
@@ -112,11 +129,17 @@ export class MicroBatcher {
   private async drainOnce(): Promise<void> {
     this.draining = true;
     this.pump();
-    if (this.queue.length === 0 && this.inFlight === 0) return;
+    if (this.isIdle()) return;
     await new Promise<void>((resolve) => (this.idle = resolve));
   }
 
   private pump(): void {
+    this.pumpRealtime();
+    this.pumpBulk();
+    if (this.draining && this.isIdle()) this.idle?.();
+  }
+
+  private pumpRealtime(): void {
     while (this.queue.length > 0 && this.inFlight < this.options.maxInFlight) {
       const decision = this.draining ? { flush: 'drain' as const } : this.options.policy.decide(this.state());
       if ('waitMs' in decision) {
@@ -126,7 +149,36 @@ export class MicroBatcher {
       this.dispatch(decision.flush);
     }
     if (this.queue.length === 0) this.disarm();
-    if (this.draining && this.queue.length === 0 && this.inFlight === 0) this.idle?.();
+  }
+
+  /** Real-time work keeps priority: a bulk item takes a slot only if one stays free for it. */
+  private pumpBulk(): void {
+    const { maxInFlight } = this.options;
+    while (
+      this.bulk.length > 0 &&
+      this.inFlight < maxInFlight &&
+      this.bulkInFlight < this.maxBulkInFlight &&
+      (this.queue.length === 0 || this.maxBulkInFlight < maxInFlight)
+    ) {
+      const next = this.bulk.shift()!;
+      const dispatchedAt = now();
+      if (next.item.deadline !== undefined && next.item.deadline < dispatchedAt) {
+        next.reject(new ScoreqError('DEADLINE_EXCEEDED', 'deadline passed before the chunk ran'));
+        continue;
+      }
+      this.inFlight++;
+      this.bulkInFlight++;
+      const id = `${this.idPrefix}-${(++batchCounter).toString(36)}`;
+      void this.runIsolating([next], { id, rows: next.item.rows, jobs: 1, reason: 'bulk' }, dispatchedAt).finally(() => {
+        this.inFlight--;
+        this.bulkInFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.bulk.length === 0 && this.inFlight === 0;
   }
 
   private state(): BatcherState {

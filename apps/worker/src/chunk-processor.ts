@@ -1,0 +1,54 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { base64ToFloat32, chunkJobDataSchema, float32ToBase64, ScoreqError, toErrorInfo, type ChunkJobData } from '@scoreq/contracts';
+import type { ProcessorDeps } from './job-processor.js';
+
+/** What a chunk job returns; the scored rows live at the chunk result key. */
+export interface ChunkReturn {
+  version: string;
+  rows: number;
+}
+
+/**
+ * The processor of a model's bulk queue: one overnight-run chunk per job. The producer has
+ * already validated and encoded the rows, so the chunk goes to the batcher as one binary
+ * matrix in the bulk lane, where real-time jobs keep priority.
+ */
+export function createChunkProcessor(deps: ProcessorDeps): (job: Job) => Promise<ChunkReturn> {
+  const { model, results, metrics } = deps;
+  return async (job) => {
+    try {
+      const data = parseChunk(job.data, model.name);
+      if (await results.runCancelled(data.run.id)) throw new ScoreqError('CANCELLED', `run ${data.run.id} was cancelled`);
+      const served = model.resolve(data.version);
+      const encoded = served.codec.encodeMatrix(base64ToFloat32(data.features), data.rows, data.width);
+      const scored = await served.batcher.submit({ ...encoded, lane: 'bulk' });
+      const main = served.codec.mainValues(scored.outputs);
+      const inferenceMs = scored.inferenceEndedAt - scored.inferenceStartedAt;
+      await results.putChunk(
+        job.id!,
+        { version: served.record.version, rows: data.rows, output: { name: main.name, width: main.width, data: float32ToBase64(main.data) }, inferenceMs },
+        data.resultTtlSec ?? deps.resultTtlSec,
+      );
+      metrics.rows.inc({ model: model.name, version: served.record.version }, data.rows);
+      return { version: served.record.version, rows: data.rows };
+    } catch (err) {
+      const info = toErrorInfo(err);
+      deps.logger.warn({ jobId: job.id, model: model.name, code: info.code }, info.message);
+      if (info.code === 'INTERNAL' || info.code === 'WORKER_SHUTTING_DOWN') throw new Error(`${info.code}: ${info.message}`);
+      throw new UnrecoverableError(`${info.code}: ${info.message}`);
+    }
+  };
+}
+
+function parseChunk(raw: unknown, model: string): ChunkJobData {
+  const parsed = chunkJobDataSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || 'data';
+    throw new ScoreqError('INVALID_INPUT', `chunk data: ${field}: ${issue.message}`, { field });
+  }
+  if (parsed.data.model !== model) {
+    throw new ScoreqError('INVALID_INPUT', `chunk names model '${parsed.data.model}' but sits on the bulk queue of '${model}'`, { field: 'model' });
+  }
+  return parsed.data;
+}
