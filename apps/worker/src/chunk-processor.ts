@@ -19,7 +19,7 @@ export function createChunkProcessor(deps: ProcessorDeps): (job: Job) => Promise
     try {
       const data = parseChunk(job.data, model.name);
       if (await results.runCancelled(data.run.id)) throw new ScoreqError('CANCELLED', `run ${data.run.id} was cancelled`);
-      const served = model.resolve(data.version);
+      const served = await model.resolve(data.version);
       const encoded = served.codec.encodeMatrix(base64ToFloat32(data.features), data.rows, data.width);
       const scored = await served.batcher.submit({ ...encoded, lane: 'bulk' });
       const main = served.codec.mainValues(scored.outputs);

@@ -41,7 +41,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
     let version: string | undefined;
     try {
       const data = parseJobData(job.data, model.name);
-      const served = model.resolve(data.version);
+      const served = await model.resolve(data.version);
       version = served.record.version;
       const encoded = served.codec.encode(data);
       if (encoded.rows > deps.maxJobRows) {

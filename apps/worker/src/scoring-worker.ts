@@ -6,6 +6,7 @@ import { DirectoryModelSource, publishModelRecord, type ModelSource } from '@sco
 import { createLogger, createMetrics, startMetricsServer, type Logger, type MetricsServer, type ScoreqMetrics } from '@scoreq/telemetry';
 import { BullFactory } from './bullmq-factory.js';
 import { createChunkProcessor } from './chunk-processor.js';
+import { HotReloader } from './hot-reload.js';
 import { createProcessor } from './job-processor.js';
 import { ResultStore } from './result-store.js';
 import { ServedModel } from './served-model.js';
@@ -51,11 +52,13 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
   const served: ServedModel[] = [];
   let server: MetricsServer | undefined;
   let state: State = 'running';
+  let unwatch: () => Promise<void> = async () => undefined;
 
   const close = memoise(async () => {
     state = 'draining';
     logger.info('worker draining');
     const steps: Array<() => Promise<unknown>> = [
+      () => unwatch(),
       () => Promise.all(workers.map((w) => w.close())),
       () => Promise.all(served.map((m) => m.drain())),
       () => pool.close(),
@@ -84,10 +87,9 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
     for (const name of names) {
       const model = await source.getModel(name);
       if (!model) throw new ScoreqError('MODEL_NOT_FOUND', `model '${name}' is not in the model source`, { model: name });
-      const loaded = await ServedModel.load(model, pool, defaults, onBatch);
+      const loaded = await ServedModel.open(model, { pool, defaults, onBatch, logger, eager: !source.publishesRecords });
       served.push(loaded);
-      if (!source.publishesRecords) await publishModelRecord(results, config.SCOREQ_PREFIX, loaded.record);
-      logger.info({ model: name, versions: Object.keys(loaded.record.versions), aliases: loaded.record.aliases }, 'model loaded');
+      if (!source.publishesRecords) await publishModelRecord(results, config.SCOREQ_PREFIX, await loaded.record());
     }
     for (const model of served) {
       const deps = {
@@ -114,6 +116,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       }
       queues.push(factory.queue(queueName(model.name), results), factory.queue(bulkQueueName(model.name), results));
     }
+    unwatch = await new HotReloader(source, served, logger).start();
     await Promise.all(workers.map((w) => w.waitUntilReady()));
     metrics.observePool(() => ({ utilization: pool.utilization, queueSize: pool.queueSize, threads: pool.threads }));
     metrics.observeQueueDepth(() => queueDepths(queues));

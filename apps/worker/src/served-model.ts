@@ -1,11 +1,13 @@
 import {
-  resolveVersion,
+  latestVersion,
+  resolveVersionNumber,
   ScoreqError,
   type ModelRecord,
   type ModelVersionRecord,
 } from '@scoreq/contracts';
 import { fixedPolicy, InferencePool, MicroBatcher, ModelCodec, singlePolicy, type BatchRecord } from '@scoreq/inference';
 import type { SourceModel, SourceVersion } from '@scoreq/registry';
+import type { Logger } from '@scoreq/telemetry';
 
 /** Batching settings the worker applies unless a model's metadata overrides them. */
 export interface BatchingDefaults {
@@ -17,68 +19,123 @@ export interface BatchingDefaults {
 
 /** One loaded model version: its record, codec and batcher. */
 export interface ServedVersion {
+  key: string;
   record: ModelVersionRecord;
   codec: ModelCodec;
   batcher: MicroBatcher;
 }
 
+export interface ServedModelDeps {
+  pool: InferencePool;
+  defaults: BatchingDefaults;
+  logger: Logger;
+  onBatch: (model: string, version: string, record: BatchRecord) => void;
+  /** Load every version up front (a directory source, whose records the worker publishes). */
+  eager: boolean;
+}
+
 /**
- * A model as one worker serves it: every version loaded into the pool, with a batcher per
- * version so rows of different versions never share a batch.
+ * A model as one worker serves it. Versions load into the pool on first use; the versions
+ * aliases point at (and the latest) load before the model switches to a new state, so a
+ * promotion never makes a job wait for a load. Each version has its own batcher, so rows of
+ * different versions never share a batch.
  */
 export class ServedModel {
   readonly name: string;
-  readonly record: ModelRecord;
-  private readonly versions: Map<string, ServedVersion>;
+  private readonly deps: ServedModelDeps;
+  private state: SourceModel;
+  private readonly loaded = new Map<string, Promise<ServedVersion>>();
 
-  private constructor(name: string, record: ModelRecord, versions: Map<string, ServedVersion>) {
-    this.name = name;
-    this.record = record;
-    this.versions = versions;
+  private constructor(state: SourceModel, deps: ServedModelDeps) {
+    this.name = state.name;
+    this.state = state;
+    this.deps = deps;
   }
 
-  static async load(
-    source: SourceModel,
-    pool: InferencePool,
-    defaults: BatchingDefaults,
-    onBatch: (model: string, version: string, record: BatchRecord) => void,
-  ): Promise<ServedModel> {
-    const versions = new Map<string, ServedVersion>();
-    const records: Record<string, ModelVersionRecord> = {};
-    for (const v of source.versions) {
-      const served = await loadVersion(source.name, v, pool, defaults, onBatch);
-      versions.set(v.version, served);
-      records[v.version] = served.record;
-    }
-    return new ServedModel(source.name, { name: source.name, versions: records, aliases: source.aliases }, versions);
+  static async open(source: SourceModel, deps: ServedModelDeps): Promise<ServedModel> {
+    const model = new ServedModel(source, deps);
+    await model.apply(source);
+    return model;
   }
 
-  /** The version a job asked for (number, alias, or production by default). */
-  resolve(ref: string | undefined): ServedVersion {
-    const record = resolveVersion(this.record, ref);
-    return this.versions.get(record.version)!;
+  /** The version a job asked for (number, alias, or production by default), loading it if needed. */
+  resolve(ref: string | undefined): Promise<ServedVersion> {
+    const { state } = this;
+    const number = resolveVersionNumber(this.name, state.versions.map((v) => v.version), state.aliases, ref);
+    return this.load(state.versions.find((v) => v.version === number)!);
+  }
+
+  /** Aliases now in force, e.g. `{ production: "2" }`. */
+  get aliases(): Record<string, string> {
+    return { ...this.state.aliases };
+  }
+
+  /** The record of every loaded version, for publishing where the source does not. */
+  async record(): Promise<ModelRecord> {
+    const versions = await Promise.all([...this.loaded.values()]);
+    return { name: this.name, versions: Object.fromEntries(versions.map((v) => [v.record.version, v.record])), aliases: this.state.aliases };
+  }
+
+  /**
+   * Moves to a new state of the model: loads and warms the versions it makes live, then
+   * switches in one assignment, then retires versions the source no longer has.
+   */
+  async apply(next: SourceModel): Promise<void> {
+    const live = this.deps.eager ? next.versions : liveVersions(next);
+    await Promise.all(live.map((v) => this.load(v)));
+    const previous = this.state;
+    this.state = next;
+    const kept = new Set(next.versions.map((v) => v.version));
+    const gone = previous.versions.filter((v) => !kept.has(v.version));
+    await Promise.all(gone.map((v) => this.retire(v.version)));
+    this.deps.logger.info({ model: this.name, aliases: next.aliases, live: live.map((v) => v.version), retired: gone.map((v) => v.version) }, 'model state applied');
   }
 
   /** Flushes every batcher and waits for batches in flight. */
   async drain(): Promise<void> {
-    await Promise.all([...this.versions.values()].map((v) => v.batcher.drain()));
+    const versions = await Promise.allSettled([...this.loaded.values()]);
+    await Promise.all(versions.map((v) => (v.status === 'fulfilled' ? v.value.batcher.drain() : undefined)));
+  }
+
+  private load(v: SourceVersion): Promise<ServedVersion> {
+    let pending = this.loaded.get(v.version);
+    if (!pending) {
+      pending = loadVersion(this.name, v, this.deps);
+      pending.catch(() => this.loaded.delete(v.version));
+      this.loaded.set(v.version, pending);
+    }
+    return pending;
+  }
+
+  /** Waits for the version's batches in flight, then frees its sessions in every thread. */
+  private async retire(version: string): Promise<void> {
+    const pending = this.loaded.get(version);
+    if (!pending) return;
+    this.loaded.delete(version);
+    const served = await pending.catch(() => undefined);
+    if (!served) return;
+    await served.batcher.drain();
+    this.deps.pool.release(served.key);
   }
 }
 
-async function loadVersion(
-  model: string,
-  v: SourceVersion,
-  pool: InferencePool,
-  defaults: BatchingDefaults,
-  onBatch: (model: string, version: string, record: BatchRecord) => void,
-): Promise<ServedVersion> {
+/** Versions some alias points at, and the latest (what `production` means without an alias). */
+function liveVersions(model: SourceModel): SourceVersion[] {
+  const numbers = new Set(Object.values(model.aliases));
+  const latest = latestVersion(model.versions.map((v) => v.version));
+  if (latest !== undefined) numbers.add(latest);
+  return model.versions.filter((v) => numbers.has(v.version));
+}
+
+async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDeps): Promise<ServedVersion> {
+  const { pool, defaults } = deps;
   const key = `${model}@${v.version}#${v.sha256.slice(0, 12)}`;
   const path = await v.localPath();
   const loaded = await pool.load(key, path);
   if (loaded.nonTensorOutputs.length > 0) {
     throw new ScoreqError(
       'MODEL_LOAD_FAILED',
-      `${model} v${v.version} has non-tensor outputs (${loaded.nonTensorOutputs.join(', ')}); export it without ZipMap (skl2onnx: options={'zipmap': False})`,
+      `${model} v${v.version} has non-tensor outputs (${loaded.nonTensorOutputs.join(', ')}); export it without ZipMap (skl2onnx: options={id(model): {'zipmap': False}})`,
     );
   }
   const record: ModelVersionRecord = {
@@ -102,7 +159,8 @@ async function loadVersion(
     maxInFlight: pool.threads,
     capacityJobs: defaults.capacityJobs,
     run: (inputs) => pool.run({ key, path, inputs, fixedBatch: batch.dynamic ? null : batch.size }),
-    onBatch: (r) => onBatch(model, v.version, r),
+    onBatch: (r) => deps.onBatch(model, v.version, r),
   });
-  return { record, codec, batcher };
+  deps.logger.info({ model, version: v.version, loadMs: Math.round(loaded.loadMs), batching: batch.dynamic }, 'model version loaded');
+  return { key, record, codec, batcher };
 }

@@ -80,6 +80,47 @@ export const ERROR_CODES = {
     retryable: true,
     description: 'The worker is draining and took no new work; the job is retried elsewhere.',
   },
+  MODEL_INVALID: {
+    status: 400,
+    retryable: false,
+    description:
+      'A model file cannot be registered: empty, not an ONNX model onnxruntime can load, or with non-tensor outputs (the message says how to re-export it).',
+  },
+  MODEL_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    description: 'A model file is larger than the configured limit (SCOREQ_MAX_MODEL_BYTES).',
+  },
+  MODEL_CORRUPT: {
+    status: 500,
+    retryable: false,
+    description: 'Model bytes do not match their sha256 (a corrupted store or cache); push the version again.',
+  },
+  MODEL_BYTES_MISSING: {
+    status: 500,
+    retryable: false,
+    description: "The model store has no bytes for a registered version's sha256 (store and registry disagree).",
+  },
+  ALIAS_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'The model has no such alias, or the alias has no earlier target to roll back to.',
+  },
+  VERSION_IN_USE: {
+    status: 409,
+    retryable: false,
+    description: 'A version an alias points at cannot be deleted (names the aliases).',
+  },
+  VALIDATION_FAILED: {
+    status: 422,
+    retryable: false,
+    description: 'A model version failed validation, so no alias was moved (lists the problems).',
+  },
+  REGISTRY_CONFLICT: {
+    status: 503,
+    retryable: true,
+    description: 'A registry change kept conflicting with concurrent changes and was given up; nothing was changed.',
+  },
   CONFIG_INVALID: {
     status: 500,
     retryable: false,

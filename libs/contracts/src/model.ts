@@ -76,6 +76,27 @@ export const modelMetadataSchema = z.object({
   description: z.string().optional(),
   owner: z.string().optional(),
   tags: z.array(z.string()).optional(),
+  /**
+   * Sample feature rows the registry scores when it validates a version before an alias may
+   * point at it (and compares with the alias's current version). Without them it generates
+   * deterministic rows from the feature specs or the signature.
+   */
+  samples: z
+    .array(z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])))
+    .min(1)
+    .max(1000)
+    .optional(),
+  /** Outputs the samples must produce, checked within a tolerance at validation. Needs `samples`. */
+  expected: z
+    .object({
+      /** Output tensor to check; defaults to the main output (see `mainOutput`). */
+      output: z.string().optional(),
+      /** One array per sample row: that row's values of the output, e.g. `[[0.1, 0.9], …]`. */
+      values: z.array(z.array(z.number())),
+      /** Largest absolute difference accepted per value. @defaultValue 0.0001 */
+      tolerance: z.number().nonnegative().optional(),
+    })
+    .optional(),
 });
 export type ModelMetadata = z.infer<typeof modelMetadataSchema>;
 
@@ -101,6 +122,38 @@ export interface ModelRecord {
   aliases: Record<string, string>;
 }
 
+/**
+ * One move of an alias, as the registry records it in `keys(prefix).modelHistory(model)`:
+ * a promotion, a rollback to the alias's previous target, or the alias's removal.
+ */
+export interface ModelAliasMove {
+  alias: string;
+  /** Version the alias pointed at before the move; null when it did not exist. */
+  from: string | null;
+  /** Version the alias points at after the move; null when it was removed. */
+  to: string | null;
+  /** Who moved it, e.g. `ana@build-01`. */
+  by: string;
+  /** ISO time of the move. */
+  at: string;
+  reason: string;
+  kind: 'promote' | 'rollback' | 'remove';
+}
+
+/**
+ * Published on `keys(prefix).modelEvents()` after each change of a model record, once the
+ * change is stored: workers reload the model, caches refresh.
+ */
+export interface ModelEvent {
+  model: string;
+  kind: 'push' | 'promote' | 'rollback' | 'remove-version' | 'remove-alias';
+  /** The version pushed, removed or now aliased. */
+  version: string | null;
+  /** The alias moved, for promote, rollback and remove-alias. */
+  alias: string | null;
+  at: string;
+}
+
 /** The alias a job uses when it names no version. */
 export const DEFAULT_VERSION_REF = 'production';
 
@@ -110,24 +163,28 @@ export const DEFAULT_VERSION_REF = 'production';
  * under that name, so a freshly added model works without a promotion step.
  */
 export function resolveVersion(record: ModelRecord, ref: string = DEFAULT_VERSION_REF): ModelVersionRecord {
-  const numbers = Object.keys(record.versions);
-  let version: string | undefined;
-  if (/^\d+$/.test(ref)) version = ref;
-  else if (record.aliases[ref] !== undefined) version = record.aliases[ref];
-  else if (ref === 'latest' || ref === DEFAULT_VERSION_REF) version = latestVersion(numbers);
-  const found = version === undefined ? undefined : record.versions[version];
-  if (!found) {
-    const aliases = Object.keys(record.aliases);
-    throw new ScoreqError(
-      'VERSION_NOT_FOUND',
-      `model '${record.name}' has no version or alias '${ref}' (versions: ${numbers.join(', ') || 'none'}; aliases: ${aliases.join(', ') || 'none'})`,
-      { field: 'version', model: record.name, version: ref },
-    );
-  }
-  return found;
+  const version = resolveVersionNumber(record.name, Object.keys(record.versions), record.aliases, ref);
+  return record.versions[version]!;
 }
 
-function latestVersion(numbers: string[]): string | undefined {
+/** {@link resolveVersion} on bare version numbers and aliases: the version number `ref` names. */
+export function resolveVersionNumber(name: string, numbers: readonly string[], aliases: Record<string, string>, ref: string = DEFAULT_VERSION_REF): string {
+  let version: string | undefined;
+  if (/^\d+$/.test(ref)) version = String(Number(ref));
+  else if (aliases[ref] !== undefined) version = aliases[ref];
+  else if (ref === 'latest' || ref === DEFAULT_VERSION_REF) version = latestVersion(numbers);
+  if (version === undefined || !numbers.includes(version)) {
+    const names = Object.keys(aliases);
+    throw new ScoreqError(
+      'VERSION_NOT_FOUND',
+      `model '${name}' has no version or alias '${ref}' (versions: ${numbers.join(', ') || 'none'}; aliases: ${names.join(', ') || 'none'})`,
+      { field: 'version', model: name, version: ref },
+    );
+  }
+  return version;
+}
+
+export function latestVersion(numbers: readonly string[]): string | undefined {
   let best: string | undefined;
   for (const n of numbers) if (best === undefined || Number(n) > Number(best)) best = n;
   return best;

@@ -16,6 +16,23 @@ export function assertModelName(name: unknown): asserts name is string {
   }
 }
 
+const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Refuses alias names a job could not use as a version reference: an alias starts with a
+ * letter (all-digit references are version numbers), has only letters, digits, `_` and `-`,
+ * 64 at most, and is not `latest` (which always means the newest version).
+ */
+export function assertAliasName(alias: unknown): asserts alias is string {
+  if (typeof alias !== 'string' || !ALIAS_NAME.test(alias) || alias === 'latest') {
+    throw new ScoreqError(
+      'INVALID_OPTION',
+      `alias ${JSON.stringify(alias)} is invalid: use 1-64 letters, digits, '_' or '-', starting with a letter, and not 'latest'`,
+      { field: 'alias' },
+    );
+  }
+}
+
 /** BullMQ queue that carries real-time jobs for a model. */
 export function queueName(model: string): string {
   return `score-${model}`;
@@ -42,6 +59,14 @@ export function keys(prefix: string) {
     chunkResult: (jobId: string) => `${prefix}:chunk:${jobId}`,
     /** Hash of a run's state (see libs/runs). */
     run: (runId: string) => `${prefix}:run:${runId}`,
+    /** List of JSON {@link ModelAliasMove}s of a model, newest first (LPUSH). */
+    modelHistory: (model: string) => `${prefix}:model-history:${model}`,
+    /** Highest version number ever given to a model; never reused, even after deletions. */
+    modelSeq: (model: string) => `${prefix}:model-seq:${model}`,
+    /** Bytes of a model file, by sha256 (the Redis model store). */
+    modelBlob: (sha256: string) => `${prefix}:model-blob:${sha256}`,
+    /** Pub/sub channel of JSON {@link ModelEvent}s: one per change of a model record. */
+    modelEvents: () => `${prefix}:model-events`,
   };
 }
 

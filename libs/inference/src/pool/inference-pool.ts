@@ -26,6 +26,8 @@ export class InferencePool {
   readonly threads: number;
   private readonly piscina: Piscina;
   private closing: Promise<void> | undefined;
+  /** Session keys being released → threads that have released them. */
+  private readonly retiring = new Map<SessionKey, Set<number>>();
 
   constructor(options: PoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
@@ -58,10 +60,31 @@ export class InferencePool {
   }
 
   /** Runs one batch. Failures come back as values with an error code, never as throws. */
-  async run(task: Omit<RunTask, 'kind'>): Promise<RunReply | FailedReply> {
+  async run(task: Omit<RunTask, 'kind' | 'release'>): Promise<RunReply | FailedReply> {
     const inputs = task.inputs.map(ownBuffer);
     const transferList = inputs.map((t) => t.data.buffer as ArrayBuffer);
-    return (await this.piscina.run({ kind: 'run', ...task, inputs }, { transferList })) as RunReply | FailedReply;
+    const release = this.retiring.size > 0 ? [...this.retiring.keys()] : undefined;
+    const reply = (await this.piscina.run({ kind: 'run', ...task, inputs, ...(release ? { release } : {}) }, { transferList })) as RunReply | FailedReply;
+    if (release && reply.threadId !== undefined) this.acknowledge(release, reply.threadId);
+    return reply;
+  }
+
+  /**
+   * Frees a retired model version's sessions. Threads cannot be addressed one by one, so the
+   * key rides along with the next tasks until every thread has run one and released it.
+   * Call only once no batch will use the key again.
+   */
+  release(key: SessionKey): void {
+    this.retiring.set(key, new Set());
+  }
+
+  private acknowledge(keys: SessionKey[], threadId: number): void {
+    for (const key of keys) {
+      const seen = this.retiring.get(key);
+      if (!seen) continue;
+      seen.add(threadId);
+      if (seen.size >= this.threads) this.retiring.delete(key);
+    }
   }
 
   /** Share of the pool's capacity in use since it started, 0..1. */

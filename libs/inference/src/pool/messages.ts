@@ -36,6 +36,8 @@ export interface LoadReply {
 
 export interface RunReply {
   ok: true;
+  /** The thread that ran the task (it also released the task's `release` keys). */
+  threadId?: number;
   outputs: WireTensor[];
   /** Clock of `now()` from contracts, read inside the thread around `session.run`. */
   startedAt: number;
@@ -44,6 +46,7 @@ export interface RunReply {
 
 export interface FailedReply {
   ok: false;
+  threadId?: number;
   error: ErrorInfo;
   startedAt: number;
   endedAt: number;

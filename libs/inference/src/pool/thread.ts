@@ -8,6 +8,7 @@
  *   reach the main thread without their `code`;
  * - output buffers are moved back, never copied.
  */
+import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { now, type ModelSignature, type TensorSpec, type TensorType, TENSOR_TYPES } from '@scoreq/contracts';
@@ -69,7 +70,7 @@ async function run(task: RunTask): Promise<unknown> {
       parts.push(Object.entries(result).map(([name, t]) => fromOrt(name, t)));
     }
     const outputs = parts.length === 1 ? parts[0]! : concatParts(parts);
-    const reply: RunReply = { ok: true, outputs, startedAt, endedAt: now() };
+    const reply: RunReply = { ok: true, threadId, outputs, startedAt, endedAt: now() };
     return move({ [transferableSymbol]: outputs.map((o) => o.data.buffer), [valueSymbol]: reply } as never);
   } catch (err) {
     return failed('INFERENCE_FAILED', message(err), startedAt);
@@ -144,7 +145,7 @@ function isTensorType(type: string): type is TensorType {
 }
 
 function failed(code: FailedReply['error']['code'], text: string, startedAt: number): FailedReply {
-  return { ok: false, error: { code, message: text }, startedAt, endedAt: now() };
+  return { ok: false, threadId, error: { code, message: text }, startedAt, endedAt: now() };
 }
 
 function message(err: unknown): string {
