@@ -31,7 +31,9 @@ export const ENV_SCHEMA = {
     .describe('Where the model registry keeps model bytes: a directory (file) or Redis itself (redis, for hosts with no shared disk)'),
   SCOREQ_MODEL_STORE_DIR: z.string().default('.scoreq/models').describe('Directory of the file model store (<dir>/<sha256>.onnx)'),
   SCOREQ_MODEL_CACHE_DIR: z.string().default('.scoreq/cache').describe('Local cache of model bytes by sha256, verified before loading'),
-  SCOREQ_MAX_MODEL_BYTES: int(1).default(512 * 1024 * 1024).describe('Largest model file the registry accepts, in bytes (default 512 MiB)'),
+  SCOREQ_MAX_MODEL_BYTES: int(1)
+    .default(512 * 1024 * 1024)
+    .describe('Largest model file the registry accepts, in bytes (default 512 MiB)'),
   SCOREQ_KEEP_UNALIASED: int(1).default(10).describe('Versions no alias points at that the registry keeps per model; older ones are deleted'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
 } as const;

@@ -1,0 +1,52 @@
+/** Registry options: defaults applied once, frozen, and each bad value refused by name. */
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '@scoreq/contracts';
+import { FileModelStore, LocalModelCache, RedisModelStore, registryOptionsFromConfig, resolveRegistryOptions, type RegistryOptions } from '../src/index.js';
+import { hasCode } from './helpers.js';
+
+// Resolving options opens nothing: a stand-in object is enough where no command is sent.
+const redis = {} as Redis;
+
+test('defaults: prefix scoreq, a file store in .scoreq/models, 512 MiB, keep 10 unaliased; frozen', () => {
+  const o = resolveRegistryOptions({ redis });
+  assert.equal(o.prefix, 'scoreq');
+  assert.ok(o.store instanceof FileModelStore);
+  assert.equal((o.store as FileModelStore).dir, resolve('.scoreq/models'));
+  assert.equal(new LocalModelCache(o.cacheDir, o.store).dir, resolve('.scoreq/cache'));
+  assert.equal(o.maxModelBytes, 512 * 1024 * 1024);
+  assert.equal(o.keepUnaliased, 10);
+  assert.equal(o.sampleRows, 8);
+  assert.ok(Object.isFrozen(o));
+});
+
+test("store 'redis' keeps bytes in Redis and the environment maps onto the options", () => {
+  assert.ok(resolveRegistryOptions({ redis, store: 'redis' }).store instanceof RedisModelStore);
+  const config = loadConfig({ SCOREQ_MODEL_STORE: 'redis', SCOREQ_MAX_MODEL_BYTES: '1000', SCOREQ_KEEP_UNALIASED: '3', SCOREQ_PREFIX: 'p' });
+  const o = resolveRegistryOptions(registryOptionsFromConfig(config, redis));
+  assert.ok(o.store instanceof RedisModelStore);
+  assert.equal(o.maxModelBytes, 1000);
+  assert.equal(o.keepUnaliased, 3);
+  assert.equal(o.prefix, 'p');
+});
+
+test('each bad option is refused with INVALID_OPTION naming it', () => {
+  const bad: [keyof RegistryOptions, unknown][] = [
+    ['prefix', 'a:b'],
+    ['maxModelBytes', 0],
+    ['keepUnaliased', 0],
+    ['keepUnaliased', 1.5],
+    ['sampleRows', 0],
+    ['maxAttempts', 0],
+    ['store', 'disk'],
+  ];
+  for (const [name, value] of bad) {
+    assert.throws(() => resolveRegistryOptions({ redis, [name]: value } as RegistryOptions), hasCode('INVALID_OPTION', name, new RegExp(`options\\.${name}`)));
+  }
+});
+
+test('the environment refuses an unknown model store', () => {
+  assert.throws(() => loadConfig({ SCOREQ_MODEL_STORE: 's3' }), hasCode('CONFIG_INVALID', undefined, /SCOREQ_MODEL_STORE/));
+});
