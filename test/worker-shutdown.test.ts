@@ -34,6 +34,7 @@ test('SIGTERM under load drains the worker: it exits 0, no job is left active, a
   const env = {
     REDIS_URL: redisUrl(),
     SCOREQ_PREFIX: prefix,
+    SCOREQ_MODEL_SOURCE: 'directory',
     SCOREQ_MODELS_DIR: models.dir,
     SCOREQ_METRICS_PORT: '0',
     SCOREQ_POOL_THREADS: '2',

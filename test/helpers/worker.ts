@@ -9,6 +9,7 @@ export function testConfig(prefix: string, modelsDir: string, overrides: Partial
     ...loadConfig({}),
     REDIS_URL: redisUrl(),
     SCOREQ_PREFIX: prefix,
+    SCOREQ_MODEL_SOURCE: 'directory',
     SCOREQ_MODELS_DIR: modelsDir,
     SCOREQ_METRICS_PORT: 0,
     SCOREQ_METRICS_HOST: '127.0.0.1',

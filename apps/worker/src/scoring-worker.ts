@@ -2,7 +2,7 @@ import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bulkQueueName, queueName, ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import { InferencePool, type BatchRecord } from '@scoreq/inference';
-import { DirectoryModelSource, publishModelRecord, type ModelSource } from '@scoreq/registry';
+import { DirectoryModelSource, publishModelRecord, RegistryModelSource, registryOptionsFromConfig, type ModelSource } from '@scoreq/registry';
 import { createLogger, createMetrics, startMetricsServer, type Logger, type MetricsServer, type ScoreqMetrics } from '@scoreq/telemetry';
 import { BullFactory } from './bullmq-factory.js';
 import { createChunkProcessor } from './chunk-processor.js';
@@ -18,7 +18,7 @@ export interface WorkerOptions {
   models?: string[];
   logger?: Logger;
   metrics?: ScoreqMetrics;
-  /** Where models come from. @defaultValue a DirectoryModelSource on SCOREQ_MODELS_DIR */
+  /** Where models come from. @defaultValue the registry, or a directory when SCOREQ_MODEL_SOURCE=directory */
   source?: ModelSource;
   /** Serve /metrics and /healthz on SCOREQ_METRICS_PORT. @defaultValue true */
   metricsServer?: boolean;
@@ -43,7 +43,6 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, service: 'scoreq-worker' });
   const metrics = options.metrics ?? createMetrics();
-  const source = options.source ?? new DirectoryModelSource(config.SCOREQ_MODELS_DIR);
   const factory = new BullFactory(config.REDIS_URL, config.SCOREQ_PREFIX);
   const pool = new InferencePool({ threads: config.SCOREQ_POOL_THREADS, onError: (err) => logger.error({ err }, 'inference pool error') });
   const connections: Redis[] = [];
@@ -74,9 +73,10 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
   });
 
   try {
-    const names = options.models?.length ? options.models : await source.listModels();
-    if (names.length === 0) throw new ScoreqError('MODEL_NOT_FOUND', 'no models to serve: the model source is empty');
     const results = connection(factory.resultConnection());
+    const source = options.source ?? defaultSource(config, results, logger);
+    const names = options.models?.length ? options.models : await source.listModels();
+    if (names.length === 0) throw new ScoreqError('MODEL_NOT_FOUND', `no models to serve: the ${config.SCOREQ_MODEL_SOURCE} source is empty`);
     const store = new ResultStore(results, config.SCOREQ_PREFIX);
     const onBatch = batchObserver(metrics, logger);
     const defaults = {
@@ -146,6 +146,11 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
     return redis;
   }
+}
+
+function defaultSource(config: EnvConfig, redis: Redis, logger: Logger): ModelSource {
+  if (config.SCOREQ_MODEL_SOURCE === 'directory') return new DirectoryModelSource(config.SCOREQ_MODELS_DIR);
+  return new RegistryModelSource(registryOptionsFromConfig(config, redis), (err) => logger.warn({ err: err.message }, 'model events connection'));
 }
 
 function batchObserver(metrics: ScoreqMetrics, logger: Logger) {

@@ -15,7 +15,11 @@ export const ENV_SCHEMA = {
     .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _, - and {} only')
     .default('scoreq')
     .describe('Key prefix for every Redis key scoreq and BullMQ write (use {scoreq} on Redis Cluster)'),
-  SCOREQ_MODELS_DIR: z.string().default('models').describe('Directory of models/<name>/<version>/model.onnx served by the worker'),
+  SCOREQ_MODEL_SOURCE: z
+    .enum(['registry', 'directory'])
+    .default('registry')
+    .describe('Where workers find models: the registry in Redis (scoreq models push/promote) or a plain directory (SCOREQ_MODELS_DIR)'),
+  SCOREQ_MODELS_DIR: z.string().default('models').describe('With SCOREQ_MODEL_SOURCE=directory: directory of <name>/<version>/model.onnx (+ metadata.json) served by the worker'),
   SCOREQ_POOL_THREADS: int(1).default(Math.max(1, availableParallelism())).describe('Inference threads in the Piscina pool (default: CPU count)'),
   SCOREQ_WORKER_CONCURRENCY: int(1).default(256).describe('Jobs a worker holds at once per model; bounds how full batches get'),
   SCOREQ_MAX_BATCH_ROWS: int(1).default(64).describe('Most rows in one inference call'),

@@ -29,13 +29,14 @@ export function parseModelEvent(message: string): ModelEvent | null {
  * `redis`: a subscribed connection can run no other command). Resolves once subscribed, so
  * every change stored after that is seen; the returned function unsubscribes and closes the
  * connection. Events are at-most-once (Redis pub/sub): a process that was disconnected
- * should re-read the records it serves when it reconnects.
+ * should re-read the records it serves when it reconnects: `onReconnect` says when.
  */
 export async function subscribeModelEvents(
   redis: Redis,
   prefix: string,
   onEvent: (event: ModelEvent) => void,
   onError?: (err: Error) => void,
+  onReconnect?: () => void,
 ): Promise<() => Promise<void>> {
   const channel = keys(prefix).modelEvents();
   const subscriber = redis.duplicate();
@@ -53,6 +54,9 @@ export async function subscribeModelEvents(
     subscriber.disconnect();
     throw err;
   }
+  // Events published while the connection was down are lost (pub/sub is at-most-once):
+  // after every reconnect the caller re-reads what it serves.
+  subscriber.on('ready', () => onReconnect?.());
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     try {

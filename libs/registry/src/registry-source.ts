@@ -54,10 +54,14 @@ export class RegistryModelSource implements ModelSource {
 
   /**
    * Calls `onChange(model)` after every stored change of a model (push, promote, rollback,
-   * removals), from a dedicated subscribed connection. Resolves once subscribed; the returned
+   * removals), from a dedicated subscribed connection, and for every model after the
+   * connection comes back from a drop (events sent meanwhile are lost). Resolves once subscribed; the returned
    * function unsubscribes and closes that connection.
    */
   watch(onChange: (model: string) => void): Promise<() => Promise<void>> {
-    return subscribeModelEvents(this.options.redis, this.options.prefix, (event) => onChange(event.model), this.onWatchError);
+    const resync = (): void => {
+      this.listModels().then((names) => names.forEach(onChange), (err: Error) => this.onWatchError?.(err));
+    };
+    return subscribeModelEvents(this.options.redis, this.options.prefix, (event) => onChange(event.model), this.onWatchError, resync);
   }
 }

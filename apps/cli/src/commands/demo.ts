@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, ScoreqError, type EnvConfig, type ScoreResult } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
+import { ModelRegistry, registryOptionsFromConfig } from '@scoreq/registry';
+import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '@scoreq/telemetry';
 import { startWorker, type ScoringWorker } from '@scoreq/worker';
 import { CleanupStack } from '../demo/cleanup-stack.js';
 import { createLimiter } from '../demo/limiter.js';
-import { DEMO_VERSION, writeDemoModels } from '../demo/models.js';
+import { DEMO_VERSION, demoModels, registerDemoModels } from '../demo/models.js';
 import { planDemo, type DemoPlan } from '../demo/plan.js';
 import { formatSummary, summarize } from '../demo/stats.js';
 import { formatTable } from '../output/table.js';
@@ -113,17 +115,26 @@ async function demo(
     process.removeListener('exit', removeDirAtExit);
     await rm(dir, { recursive: true, force: true });
   });
-  const models = await writeDemoModels(dir);
-
+  const models = demoModels();
   const workerConfig: EnvConfig = Object.freeze({
     ...config,
     REDIS_URL: redis.url,
-    SCOREQ_MODELS_DIR: dir,
+    SCOREQ_MODEL_SOURCE: 'registry',
+    SCOREQ_MODEL_STORE: 'file',
+    SCOREQ_MODEL_STORE_DIR: join(dir, 'store'),
+    SCOREQ_MODEL_CACHE_DIR: join(dir, 'cache'),
     SCOREQ_PREFIX: prefix,
     SCOREQ_METRICS_PORT: 0,
     SCOREQ_METRICS_HOST: '127.0.0.1',
     LOG_LEVEL: level,
   });
+  const registryRedis = new Redis(redis.url);
+  const registry = new ModelRegistry({ ...registryOptionsFromConfig(workerConfig, registryRedis), logger });
+  cleanup.add('registry', async () => {
+    await registry.close();
+    await registryRedis.quit();
+  });
+  await registerDemoModels(registry, models);
   const worker: ScoringWorker = await startWorker({ config: workerConfig, models: models.map((m) => m.name), logger });
   cleanup.add('worker', () => worker.close());
   const client = new ScoringClient({ connection: redis.url, prefix });
@@ -132,7 +143,7 @@ async function demo(
   const plan = planDemo(models, jobs);
   print('scoreq demo');
   print(`  redis    ${redactUrl(redis.url)} (${redis.started ? `started for this demo, pid ${String(redis.pid)}` : 'already running; demo keys are removed at the end'})`);
-  print(`  models   ${models.map((m) => `${m.name} v${DEMO_VERSION}`).join(', ')} in ${dir}`);
+  print(`  models   ${models.map((m) => `${m.name} v${DEMO_VERSION}`).join(', ')} pushed to the registry and promoted to production (bytes in ${dir})`);
   print(`  worker   serving ${worker.models.join(', ')}${worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''}`);
   print(`  jobs     ${plan.singleRowJobs} single-row + ${plan.multiRowJobs} multi-row, key prefix ${prefix}`);
   print('');

@@ -10,7 +10,7 @@ const REDIS_PING_TIMEOUT_MS = 2_000;
 
 /** Options of `scoreq worker` as commander parses them. */
 interface WorkerCommandOptions {
-  /** Comma-separated model names; every model in SCOREQ_MODELS_DIR when absent. */
+  /** Comma-separated model names; every model of the model source when absent. */
   models?: string;
 }
 
@@ -32,7 +32,7 @@ export function parseModelList(value: string): string[] {
 }
 
 /**
- * `scoreq worker`: serves models from SCOREQ_MODELS_DIR on the Redis of REDIS_URL until
+ * `scoreq worker`: serves models from the registry (or SCOREQ_MODELS_DIR) on the Redis of REDIS_URL until
  * SIGTERM or SIGINT, then drains (jobs in hand are finished) and exits 0. A second signal
  * exits 1 at once.
  */
@@ -58,7 +58,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('Serve models from SCOREQ_MODELS_DIR: consume score-<model> queues until SIGTERM/SIGINT, then drain and exit')
-    .option('--models <names>', 'comma-separated models to serve (default: every model in SCOREQ_MODELS_DIR)')
+    .description('Serve models from the registry (or SCOREQ_MODELS_DIR with SCOREQ_MODEL_SOURCE=directory): consume score-<model> queues until SIGTERM/SIGINT, then drain and exit')
+    .option('--models <names>', 'comma-separated models to serve (default: every model of the source)')
     .action((options: WorkerCommandOptions) => runWorker(options));
 }

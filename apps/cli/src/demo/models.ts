@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureRow, ModelMetadata } from '@scoreq/contracts';
+import type { ModelRegistry } from '@scoreq/registry';
 import { buildLogisticRegression, buildMlp, REFERENCE_MODELS, seededRandom, writeModel, type BuiltModel } from '@scoreq/onnx-builder';
 
 /** The version every demo model is written as. */
@@ -76,11 +77,25 @@ function riskModel(): DemoModel {
 }
 
 /**
- * Builds the demo models and writes them where the worker looks:
+ * Pushes the demo models into the registry and points `production` at them, as a user
+ * would with `scoreq models push` and `scoreq models promote`.
+ */
+export async function registerDemoModels(registry: ModelRegistry, models: DemoModel[]): Promise<void> {
+  for (const model of models) {
+    const { version } = await registry.push(model.name, model.built.bytes, { metadata: model.metadata, author: 'scoreq demo', comment: model.metadata.description ?? '' });
+    await registry.promote(model.name, version.version, { alias: 'production', by: 'scoreq demo', reason: 'demo start' });
+  }
+}
+
+/**
+ * Builds the demo models and writes them as a plain models directory:
  * `<dir>/<model>/1/model.onnx` and `<dir>/<model>/1/metadata.json`.
  */
-export async function writeDemoModels(dir: string): Promise<DemoModel[]> {
-  const models = [churnModel(), riskModel()];
+export function demoModels(): DemoModel[] {
+  return [churnModel(), riskModel()];
+}
+
+export async function writeDemoModels(dir: string, models: DemoModel[] = demoModels()): Promise<DemoModel[]> {
   for (const model of models) {
     const versionDir = join(dir, model.name, DEMO_VERSION);
     await writeModel(versionDir, model.built);
