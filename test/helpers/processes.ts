@@ -10,8 +10,8 @@ export interface CliProcess {
   child: ChildProcess;
   /** Every stdout line so far (the worker logs JSON lines there). */
   lines: string[];
-  /** Resolves with the first stdout line that contains `text`. */
-  waitForLine(text: string, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first stdout line that contains `text`, looking from line index `from` (default 0). */
+  waitForLine(text: string, timeoutMs?: number, from?: number): Promise<string>;
   /** Resolves with the exit code (or the signal name). */
   exited: Promise<number | string>;
 }
@@ -35,8 +35,8 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
     child,
     lines,
     exited,
-    waitForLine(text, timeoutMs = 30_000) {
-      const seen = lines.find((l) => l.includes(text));
+    waitForLine(text, timeoutMs = 30_000, from = 0) {
+      const seen = lines.slice(from).find((l) => l.includes(text));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no line with '${text}' within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
