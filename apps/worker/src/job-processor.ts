@@ -6,6 +6,7 @@ import {
   ScoreqError,
   toErrorInfo,
   type ErrorInfo,
+  type JobRecord,
   type ScoreJobData,
   type ScoreResult,
   type Timings,
@@ -21,6 +22,11 @@ export interface ProcessorDeps {
   logger: Logger;
   maxJobRows: number;
   resultTtlSec: number;
+  /**
+   * Called once a job's final record is stored, for jobs that asked to be told (a callback
+   * URL): the webhook seam. Its failure is logged, never the job's.
+   */
+  onFinished?: (record: JobRecord, notify: { callbackUrl: string; tenant?: string }) => Promise<void>;
 }
 
 /** What the BullMQ job returns; the full result lives at the result key. */
@@ -52,8 +58,10 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const decoded = served.codec.decode(scored.outputs, data.tensors !== undefined, data.outputs);
       const timings = timingsOf(data.enqueuedAt ?? job.timestamp, receivedAt, scored);
       const result: ScoreResult = { model: model.name, version, ...decoded, batch: scored.batch, timings };
-      await deps.results.put({ id: resultId(model.name, job.id!), status: 'completed', result, finishedAt: new Date().toISOString() }, data.resultTtlSec ?? deps.resultTtlSec);
+      const record: JobRecord = withTenant({ id: resultId(model.name, job.id!), status: 'completed', result, finishedAt: new Date().toISOString() }, data.tenant);
+      await deps.results.put(record, data.resultTtlSec ?? deps.resultTtlSec);
       observe(metrics, model.name, version, encoded.rows, timings);
+      await notify(deps, record, data);
       return { version, batchId: scored.batch.id };
     } catch (err) {
       const info = toErrorInfo(err);
@@ -86,10 +94,25 @@ function isRetryable(info: ErrorInfo): boolean {
 }
 
 async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined): Promise<void> {
-  const record = { id: resultId(deps.model.name, job.id!), status: 'failed' as const, model: deps.model.name, error, finishedAt: new Date().toISOString() };
-  const ttl = typeof job.data?.resultTtlSec === 'number' ? job.data.resultTtlSec : deps.resultTtlSec;
-  await deps.results.put(version === undefined ? record : { ...record, version }, ttl);
+  const raw = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Partial<ScoreJobData>;
+  const base = { id: resultId(deps.model.name, job.id!), status: 'failed' as const, model: deps.model.name, error, finishedAt: new Date().toISOString() };
+  const record: JobRecord = withTenant(version === undefined ? base : { ...base, version }, typeof raw.tenant === 'string' ? raw.tenant : undefined);
+  await deps.results.put(record, typeof raw.resultTtlSec === 'number' ? raw.resultTtlSec : deps.resultTtlSec);
   deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });
+  await notify(deps, record, raw);
+}
+
+function withTenant<T extends JobRecord>(record: T, tenant: string | undefined): T {
+  return tenant === undefined ? record : { ...record, tenant };
+}
+
+async function notify(deps: ProcessorDeps, record: JobRecord, data: Partial<ScoreJobData>): Promise<void> {
+  if (!deps.onFinished || typeof data.callbackUrl !== 'string') return;
+  try {
+    await deps.onFinished(record, data.tenant === undefined ? { callbackUrl: data.callbackUrl } : { callbackUrl: data.callbackUrl, tenant: data.tenant });
+  } catch (err) {
+    deps.logger.error({ err, jobId: record.id }, 'could not enqueue the webhook delivery');
+  }
 }
 
 function timingsOf(

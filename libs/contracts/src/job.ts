@@ -120,5 +120,5 @@ export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed
  * `getResult` returns. Written once per outcome, with the job's result TTL.
  */
 export type JobRecord =
-  | { id: string; status: 'completed'; result: ScoreResult; finishedAt: string }
-  | { id: string; status: 'failed' | 'cancelled'; model: string; version?: string; error: ErrorInfo; finishedAt: string };
+  | { id: string; status: 'completed'; result: ScoreResult; finishedAt: string; tenant?: string }
+  | { id: string; status: 'failed' | 'cancelled'; model: string; version?: string; error: ErrorInfo; finishedAt: string; tenant?: string };

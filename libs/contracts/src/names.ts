@@ -43,6 +43,9 @@ export function bulkQueueName(model: string): string {
   return `score-${model}-bulk`;
 }
 
+/** BullMQ queue of webhook deliveries: slow receivers never slow scoring. */
+export const WEBHOOK_QUEUE = 'webhooks';
+
 /**
  * Redis keys that scoreq owns besides BullMQ's own. All live under one prefix, so a test or
  * a tenant can own a namespace and remove exactly what it made.
@@ -67,6 +70,14 @@ export function keys(prefix: string) {
     modelBlob: (sha256: string) => `${prefix}:model-blob:${sha256}`,
     /** Pub/sub channel of JSON {@link ModelEvent}s: one per change of a model record. */
     modelEvents: () => `${prefix}:model-events`,
+    /** Hash of one API key: sha256 of its secret, tenant, scopes, created/revoked times. */
+    apiKey: (id: string) => `${prefix}:api-key:${id}`,
+    /** Set of API key ids. */
+    apiKeys: () => `${prefix}:api-keys`,
+    /** A tenant's webhook signing secret (`whsec_<base64>`). */
+    webhookSecret: (tenant: string) => `${prefix}:webhook-secret:${tenant}`,
+    /** List of JSON dead-lettered webhook deliveries, newest first. */
+    webhookDeadLetters: () => `${prefix}:webhook-dead-letters`,
   };
 }
 
