@@ -27,12 +27,14 @@ export class BullFactory {
   worker<T, R>(
     queue: string,
     processor: Processor<T, R>,
-    options: { concurrency: number; resultTtlSec: number; connection: Redis },
+    options: { concurrency: number; resultTtlSec: number; connection: Redis; lockDurationMs: number; stalledIntervalMs: number },
   ): Worker<T, R> {
     return new Worker<T, R>(queue, processor, {
       connection: options.connection,
       prefix: this.prefix,
       concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
       autorun: true,
       // Jobs from plain BullMQ producers may not say how long to keep them (STACK-NOTES trap 8).
       removeOnComplete: { age: options.resultTtlSec },

@@ -103,11 +103,15 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       const worker = factory.worker(queueName(model.name), createProcessor(deps), {
         concurrency: config.SCOREQ_WORKER_CONCURRENCY,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
+        lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
+        stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
         connection: connection(factory.workerConnection()),
       });
       const bulk = factory.worker(bulkQueueName(model.name), createChunkProcessor(deps), {
         concurrency: config.SCOREQ_BULK_CONCURRENCY,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
+        lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
+        stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
         connection: connection(factory.workerConnection()),
       });
       for (const w of [worker, bulk]) {

@@ -25,6 +25,10 @@ export const ENV_SCHEMA = {
   SCOREQ_MAX_BATCH_ROWS: int(1).default(64).describe('Most rows in one inference call'),
   SCOREQ_MAX_DELAY_MS: z.coerce.number().min(0).default(2).describe('Longest a row waits for its batch to fill, in ms'),
   SCOREQ_BULK_CONCURRENCY: int(1).default(4).describe('Run chunks a worker holds at once per model (bulk queue)'),
+  SCOREQ_LOCK_DURATION_MS: int(1000)
+    .default(30_000)
+    .describe('How long a worker holds a job before another may take it over if the first dies (BullMQ lockDuration); must exceed the slowest batch'),
+  SCOREQ_STALLED_INTERVAL_MS: int(500).default(30_000).describe('How often workers look for jobs whose holder died (BullMQ stalledInterval)'),
   SCOREQ_MAX_JOB_ROWS: int(1).default(10_000).describe('Most rows one real-time job may carry'),
   SCOREQ_RESULT_TTL_SEC: int(1).default(3600).describe('Seconds a result is kept in Redis'),
   SCOREQ_METRICS_PORT: int(0).default(9464).describe('Port of the worker /metrics and /healthz server (0: any free port)'),

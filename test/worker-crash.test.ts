@@ -1,0 +1,74 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { queueName } from '@scoreq/contracts';
+import { ScoringClient } from '@scoreq/client';
+import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
+import { startCli } from './helpers/processes.js';
+import { startTestWorker, testConfig } from './helpers/worker.js';
+
+const prefix = testPrefix();
+const F32 = featureNames(32);
+// Short locks so a dead worker's jobs are taken over in seconds, not BullMQ's default 30 s.
+const locks = { SCOREQ_LOCK_DURATION_MS: 2000, SCOREQ_STALLED_INTERVAL_MS: 1000 };
+let models: ModelsDir;
+let client: ScoringClient;
+let redis: Redis;
+
+before(async () => {
+  models = await ModelsDir.create();
+  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), { features: F32, output: { kind: 'classification', labels: ['stay', 'churn'] } });
+  client = new ScoringClient({ connection: redisUrl(), prefix });
+  redis = new Redis(redisUrl());
+});
+
+after(async () => {
+  await client?.close();
+  await cleanupPrefix(redis, prefix);
+  await redis?.quit();
+  await models?.remove();
+});
+
+test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes over its jobs', async () => {
+  const victim = startCli(['worker', '--models', 'churn'], {
+    REDIS_URL: redisUrl(),
+    SCOREQ_PREFIX: prefix,
+    SCOREQ_MODEL_SOURCE: 'directory',
+    SCOREQ_MODELS_DIR: models.dir,
+    SCOREQ_METRICS_PORT: '0',
+    SCOREQ_POOL_THREADS: '1',
+    SCOREQ_LOCK_DURATION_MS: String(locks.SCOREQ_LOCK_DURATION_MS),
+    SCOREQ_STALLED_INTERVAL_MS: String(locks.SCOREQ_STALLED_INTERVAL_MS),
+    LOG_LEVEL: 'info',
+  });
+  await victim.waitForLine('worker ready');
+  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
+  await events.waitUntilReady();
+  let completed = 0;
+  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 200 && resolve()));
+
+  const total = 3000;
+  const ids: string[] = [];
+  for (let i = 0; i < total; i += 500) ids.push(...(await client.submitMany('churn', randomRows(F32, 500, i).map((row) => ({ rows: [row] })))));
+  await someDone;
+  victim.child.kill('SIGKILL');
+  assert.equal(await victim.exited, 'SIGKILL');
+  await events.close();
+
+  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
+  const stranded = (await queue.getJobCounts('active')).active ?? 0;
+  const rescuer = await startTestWorker(testConfig(prefix, models.dir, locks));
+  try {
+    const results = await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 60_000 })));
+    assert.equal(results.length, total);
+    const counts = await queue.getJobCounts('completed', 'failed', 'active', 'waiting');
+    assert.deepEqual(counts, { completed: total, failed: 0, active: 0, waiting: 0 });
+    assert.ok(stranded > 0, 'the kill left jobs active (held by the dead worker), which the rescuer recovered');
+  } finally {
+    await rescuer.close();
+    await queue.close();
+  }
+});
