@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import {
   now,
   resultId,
-  scoreJobDataSchema,
+  parseScoreJobData,
   ScoreqError,
   toErrorInfo,
   type ErrorInfo,
@@ -77,12 +77,8 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
 }
 
 function parseJobData(raw: unknown, model: string): ScoreJobData {
-  const parsed = scoreJobDataSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.') || 'data';
-    throw new ScoreqError('INVALID_INPUT', `job data: ${field}: ${issue.message}`, { field });
-  }
+  const parsed = parseScoreJobData(raw);
+  if (!parsed.ok) throw new ScoreqError('INVALID_INPUT', `job data: ${parsed.field}: ${parsed.message}`, { field: parsed.field });
   if (parsed.data.model !== model) {
     throw new ScoreqError('INVALID_INPUT', `job names model '${parsed.data.model}' but sits on the queue of '${model}'`, { field: 'model' });
   }
