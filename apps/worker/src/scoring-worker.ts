@@ -1,8 +1,9 @@
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bulkQueueName, queueName, ScoreqError, type EnvConfig } from '@scoreq/contracts';
+import { bulkQueueName, queueName, ScoreqError, WEBHOOK_QUEUE, type EnvConfig } from '@scoreq/contracts';
 import { InferencePool, type BatchRecord } from '@scoreq/inference';
 import { DirectoryModelSource, publishModelRecord, RegistryModelSource, registryOptionsFromConfig, type ModelSource } from '@scoreq/registry';
+import { createWebhookNotifier, deliveryOptionsFromConfig, startDeliveryWorker, type DeliveryWorker } from '@scoreq/webhooks';
 import { createLogger, createMetrics, startMetricsServer, type Logger, type MetricsServer, type ScoreqMetrics } from '@scoreq/telemetry';
 import { BullFactory } from './bullmq-factory.js';
 import { createChunkProcessor } from './chunk-processor.js';
@@ -50,6 +51,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
   const queues: Queue[] = [];
   const served: ServedModel[] = [];
   let server: MetricsServer | undefined;
+  let deliveries: DeliveryWorker | undefined;
   let state: State = 'running';
   let unwatch: () => Promise<void> = async () => undefined;
 
@@ -60,6 +62,8 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       () => unwatch(),
       () => Promise.all(workers.map((w) => w.close())),
       () => Promise.all(served.map((m) => m.drain())),
+      // Every final webhook is queued by now; deliveries in flight finish (each bounded by its timeout).
+      async () => deliveries?.close(),
       () => pool.close(),
       () => Promise.all(queues.map((q) => q.close())),
       () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect()))),
@@ -78,6 +82,16 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
     const names = options.models?.length ? options.models : await source.listModels();
     if (names.length === 0) throw new ScoreqError('MODEL_NOT_FOUND', `no models to serve: the ${config.SCOREQ_MODEL_SOURCE} source is empty`);
     const store = new ResultStore(results, config.SCOREQ_PREFIX);
+    const webhookQueue = factory.queue(WEBHOOK_QUEUE, results);
+    queues.push(webhookQueue);
+    const onFinished = createWebhookNotifier({ queue: webhookQueue });
+    deliveries = await startDeliveryWorker({
+      connection: connection(factory.workerConnection()),
+      prefix: config.SCOREQ_PREFIX,
+      logger,
+      metrics,
+      ...deliveryOptionsFromConfig(config),
+    });
     const onBatch = batchObserver(metrics, logger);
     const defaults = {
       maxBatchRows: config.SCOREQ_MAX_BATCH_ROWS,
@@ -99,6 +113,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
         logger,
         maxJobRows: config.SCOREQ_MAX_JOB_ROWS,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
+        onFinished,
       };
       const worker = factory.worker(queueName(model.name), createProcessor(deps), {
         concurrency: config.SCOREQ_WORKER_CONCURRENCY,

@@ -43,6 +43,22 @@ export const ENV_SCHEMA = {
     .default(512 * 1024 * 1024)
     .describe('Largest model file the registry accepts, in bytes (default 512 MiB)'),
   SCOREQ_KEEP_UNALIASED: int(1).default(10).describe('Versions no alias points at that the registry keeps per model; older ones are deleted'),
+  SCOREQ_WEBHOOK_ALLOW: z
+    .string()
+    .default('')
+    .describe('Comma list of hosts, IP addresses or CIDRs webhook callbacks may reach although private, loopback or link-local (e.g. 127.0.0.1,10.1.0.0/16,hooks.internal)'),
+  SCOREQ_WEBHOOK_CONCURRENCY: int(1).default(16).describe('Webhook deliveries a worker makes at once'),
+  SCOREQ_WEBHOOK_TIMEOUT_MS: int(1).default(15_000).describe('Longest one webhook delivery attempt may take, in ms'),
+  SCOREQ_WEBHOOK_MAX_ATTEMPTS: int(1).max(100).default(8).describe('Webhook delivery attempts (at most 100) before the delivery is dead-lettered'),
+  PORT: int(0).max(65_535).default(3000).describe('Port of the HTTP API (scoreq api; 0: any free port)'),
+  SCOREQ_AUTH: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe("API keys on the HTTP API: 'on' (Authorization: Bearer <key>) or 'off' (every request is tenant 'default' with every scope; for local use only)"),
+  SCOREQ_BODY_LIMIT_BYTES: int(1)
+    .default(1024 * 1024)
+    .describe('Largest HTTP API request body, in bytes (default 1 MiB; model uploads use SCOREQ_MAX_MODEL_BYTES)'),
+  SCOREQ_RATE_LIMIT_PER_MIN: int(0).default(6000).describe('Requests one API key may make per minute on the HTTP API, across API instances (0: no limit)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
 } as const;
 

@@ -131,6 +131,17 @@ export const ERROR_CODES = {
     retryable: true,
     description: 'Redis could not be reached.',
   },
+  CALLBACK_URL_REFUSED: {
+    status: 400,
+    retryable: false,
+    description:
+      'A webhook callback URL is not http(s), or its host is (or resolves to) a private, loopback, link-local or cloud-metadata address that SCOREQ_WEBHOOK_ALLOW does not permit.',
+  },
+  DEAD_LETTER_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No dead-lettered webhook delivery has that id (it was replayed already, or trimmed from the list).',
+  },
   INTERNAL: {
     status: 500,
     retryable: true,

@@ -1,0 +1,72 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { ScoringClient } from '@scoreq/client';
+import { buildLogisticRegression } from '@scoreq/onnx-builder';
+import { getWebhookSecret } from '@scoreq/webhooks';
+import type { ScoringWorker } from '@scoreq/worker';
+import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
+import { startTestWorker, testConfig } from './helpers/worker.js';
+
+const prefix = testPrefix();
+const F8 = featureNames(8);
+let models: ModelsDir;
+let worker: ScoringWorker;
+let client: ScoringClient;
+let redis: Redis;
+let server: Server;
+let url: string;
+const received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+const arrivals: Array<() => void> = [];
+
+before(async () => {
+  models = await ModelsDir.create();
+  await models.add('risk', 1, buildLogisticRegression({ features: 8, seed: 3 }), { features: F8, output: { kind: 'classification', labels: ['low', 'high'] } });
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204).end();
+      arrivals.shift()?.();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/scoreq`;
+  worker = await startTestWorker(testConfig(prefix, models.dir, { SCOREQ_WEBHOOK_ALLOW: '127.0.0.1' }));
+  client = new ScoringClient({ connection: redisUrl(), prefix });
+  redis = new Redis(redisUrl());
+});
+
+after(async () => {
+  await client?.close();
+  await worker?.close();
+  server?.close();
+  await cleanupPrefix(redis, prefix);
+  await redis?.quit();
+  await models?.remove();
+});
+
+test("a finished job's callback URL receives a Standard Webhooks signed POST with its result", async () => {
+  const arrived = new Promise<void>((resolve) => arrivals.push(resolve));
+  const id = await client.submit('risk', { rows: randomRows(F8, 1, 1) }, { callbackUrl: url, tenant: 'acme' });
+  const result = await client.waitForResult(id, { timeoutMs: 10_000 });
+  await arrived;
+  const [delivery] = received;
+  const secret = await getWebhookSecret(redis, prefix, 'acme');
+  const payload = new Webhook(secret).verify(delivery!.body, {
+    'webhook-id': String(delivery!.headers['webhook-id']),
+    'webhook-timestamp': String(delivery!.headers['webhook-timestamp']),
+    'webhook-signature': String(delivery!.headers['webhook-signature']),
+  }) as { type: string; id: string; status: string; version: string; result: { rows: unknown[] } };
+  assert.equal(payload.type, 'job.completed');
+  assert.equal(payload.id, id);
+  assert.equal(payload.version, '1');
+  assert.deepEqual(payload.result.rows, result.rows);
+});
