@@ -121,6 +121,36 @@ export const ERROR_CODES = {
     retryable: true,
     description: 'A registry change kept conflicting with concurrent changes and was given up; nothing was changed.',
   },
+  UNAUTHENTICATED: {
+    status: 401,
+    retryable: false,
+    description: 'The request carries no API key, a malformed or unknown one, or a revoked one.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    description: 'The API key lacks the scope the route needs (submit, read or admin).',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    description: 'The API key made more requests this minute than SCOREQ_RATE_LIMIT_PER_MIN allows; retry after Retry-After seconds.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No HTTP route has that method and path.',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    description: 'The request body is larger than the route accepts (SCOREQ_BODY_LIMIT_BYTES, or SCOREQ_MAX_MODEL_BYTES for uploads).',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retryable: false,
+    description: 'The request body has a Content-Type the route does not take.',
+  },
   CONFIG_INVALID: {
     status: 500,
     retryable: false,
