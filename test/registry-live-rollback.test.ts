@@ -61,7 +61,7 @@ test('promote and roll back under live traffic on two workers: no job fails and 
       }),
     );
   }
-  await Promise.all(workers.map((w) => w.waitForLine('worker ready')));
+  await Promise.all(workers.map((w) => w.waitForLine('"msg":"worker ready"')));
 
   const ids: string[] = [];
   let traffic = true;

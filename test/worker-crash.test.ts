@@ -44,7 +44,7 @@ test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes
     SCOREQ_STALLED_INTERVAL_MS: String(locks.SCOREQ_STALLED_INTERVAL_MS),
     LOG_LEVEL: 'info',
   });
-  await victim.waitForLine('worker ready');
+  await victim.waitForLine('"msg":"worker ready"');
   const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
   await events.waitUntilReady();
   let completed = 0;

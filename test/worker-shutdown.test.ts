@@ -41,7 +41,7 @@ test('SIGTERM under load drains the worker: it exits 0, no job is left active, a
     LOG_LEVEL: 'info',
   };
   const worker = startCli(['worker', '--models', 'churn'], env);
-  await worker.waitForLine('worker ready');
+  await worker.waitForLine('"msg":"worker ready"');
 
   const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
   await events.waitUntilReady();

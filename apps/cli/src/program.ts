@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerApi } from './commands/api.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerKeys } from './commands/keys.js';
+import { registerModels } from './commands/models.js';
+import { registerRun } from './commands/run.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { registerWorker } from './commands/worker.js';
 import { reportError } from './errors.js';
 
@@ -9,7 +14,7 @@ import { reportError } from './errors.js';
  * Every command, one file each under `commands/`. A new command (`models`, `run`, `bench`,
  * `api`) exports a `register…(program)` function and is added here; nothing else changes.
  */
-const COMMANDS: readonly ((program: Command) => void)[] = [registerDemo, registerWorker, registerBench];
+const COMMANDS: readonly ((program: Command) => void)[] = [registerDemo, registerWorker, registerBench, registerModels, registerRun, registerWebhooks, registerApi, registerKeys];
 
 function cliVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

@@ -8,6 +8,7 @@ import { assertInputShape, buildJob, validateJob, type BuiltJob, type ScoreInput
 import { resolveSubmitManyOptions, resolveSubmitOptions, resolveWaitOptions } from './call-options.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions, type SubmitManyOptions, type SubmitOptions, type WaitOptions } from './options.js';
 import { cancelledRecord, parseJobRecord, recordError } from './records.js';
+import { RunsClient } from './runs-client.js';
 import { WaiterRegistry, type JobEvent, type RecordRead } from './waiters.js';
 
 /** What `getStatus` returns. */
@@ -39,6 +40,8 @@ const BULL_TO_STATUS: Record<string, JobStatus> = {
 export class ScoringClient {
   /** The options in force, defaults applied. */
   readonly options: ResolvedClientOptions;
+  /** Overnight runs: status, wait and cancel from any machine (`startRun` in `@scoreq/runs` starts them). */
+  readonly runs: RunsClient;
   private readonly connection: ClientConnection;
   private readonly redisKeys: ReturnType<typeof keys>;
   private readonly bull: BullFactoryConfig;
@@ -62,6 +65,7 @@ export class ScoringClient {
       onError,
     };
     this.catalog = new ModelCatalog(async (model) => (await this.connection.ready()).get(this.redisKeys.model(model)), this.options.catalogTtlMs);
+    this.runs = new RunsClient({ connection: this.connection, bull: this.bull, catalog: this.catalog, assertOpen: () => this.assertOpen() });
     this.waiters = new WaiterRegistry({
       openEvents: (model, onEvent) => this.openEvents(model, onEvent),
       readRecords: (ids) => this.readRecords(ids),
@@ -226,7 +230,7 @@ export class ScoringClient {
   private async shutdown(): Promise<void> {
     this.waiters.close(new ScoreqError('INTERNAL', 'the ScoringClient was closed while waiting for a result'));
     // Every step runs even if one fails; the first failures are reported together.
-    const bull = await Promise.allSettled([...this.events.values(), ...this.queues.values()].map((o) => o.close()));
+    const bull = await Promise.allSettled([...this.events.values(), ...this.queues.values(), this.runs].map((o) => o.close()));
     const conn = await Promise.allSettled([this.connection.close()]);
     const failures = [...bull, ...conn].flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : []));
     if (failures.length > 0) throw new ScoreqError('INTERNAL', `closing the ScoringClient failed: ${failures.join('; ')}`, { failures });

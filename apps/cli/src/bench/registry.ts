@@ -1,5 +1,7 @@
 import { ScoreqError } from '@scoreq/contracts';
 import type { Scenario } from './scenario.js';
+import { bulkLarge } from './scenarios/bulk-large.js';
+import { bulkSmall } from './scenarios/bulk-small.js';
 import { realtimeLarge } from './scenarios/realtime-large.js';
 import { realtimeSmall } from './scenarios/realtime-small.js';
 
@@ -7,11 +9,12 @@ import { realtimeSmall } from './scenarios/realtime-small.js';
  * Every scenario `scoreq bench` knows, one file each under `scenarios/`. A new scenario
  * (`latency`, `bulk-small`, …) is a new file exporting a {@link Scenario}, added here.
  */
-const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge];
+const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge, bulkSmall, bulkLarge];
 
 /** Names that run several scenarios, in order. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   realtime: ['realtime-small', 'realtime-large'],
+  bulk: ['bulk-small', 'bulk-large'],
 });
 
 /** What `scoreq bench` runs when no scenario is named. */
@@ -24,10 +27,7 @@ export function scenarioNames(): { scenarios: string[]; groups: string[] } {
 
 /** One help line per scenario and group. */
 export function describeScenarios(): string[] {
-  return [
-    ...Object.entries(GROUPS).map(([name, members]) => `${name}: ${members.join(' then ')}`),
-    ...SCENARIOS.map((s) => `${s.name}: ${s.description}`),
-  ];
+  return [...Object.entries(GROUPS).map(([name, members]) => `${name}: ${members.join(' then ')}`), ...SCENARIOS.map((s) => `${s.name}: ${s.description}`)];
 }
 
 /** The scenarios a name stands for: itself, or the members of a group. */

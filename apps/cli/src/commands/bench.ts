@@ -39,7 +39,10 @@ export function registerBench(program: Command): void {
     .option('--max-batch-rows <n>', "scoreq's SCOREQ_MAX_BATCH_ROWS (default: configured value, 64)")
     .option('--max-delay-ms <ms>', "scoreq's SCOREQ_MAX_DELAY_MS (default: configured value, 2)")
     .option('--json-only', 'print only the JSON result lines, no progress on stderr')
-    .addHelpText('after', `\nScenarios:\n  ${describeScenarios().join('\n  ')}\n\nRuns on REDIS_URL (else redis://127.0.0.1:6379) under a fresh key prefix, removed at the end.`)
+    .addHelpText(
+      'after',
+      `\nScenarios:\n  ${describeScenarios().join('\n  ')}\n\nRuns on REDIS_URL (else redis://127.0.0.1:6379) under a fresh key prefix, removed at the end.`,
+    )
     .action(async (scenario: string | undefined, opts: BenchCommandOptions) => {
       await runBench(benchOptions(scenario, opts));
     });

@@ -18,6 +18,8 @@ export async function startScoreqConsumer(s: ConsumerSettings): Promise<Consumer
     ...s.config,
     REDIS_URL: s.redisUrl,
     SCOREQ_PREFIX: s.prefix,
+    // The bench writes its model files to a temp directory rather than pushing them to the registry.
+    SCOREQ_MODEL_SOURCE: 'directory',
     SCOREQ_MODELS_DIR: s.modelsDir,
     SCOREQ_POOL_THREADS: s.threads,
     SCOREQ_WORKER_CONCURRENCY: s.concurrency,

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled `scoreq` entry point this bench belongs to. */
+const MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
+
+/** A `scoreq` child process: the worker or a run producer, measured from outside. */
+export interface CliChild {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves with the first output line (stdout or stderr) containing `text`. */
+  waitFor(text: string): Promise<string>;
+  /** Resolves with the exit code (or signal) and everything the process printed. */
+  readonly exited: Promise<{ code: number | string; output: string[] }>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+export function startCliChild(args: string[], env: Record<string, string>): CliChild {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const watchers: { text: string; resolve: (line: string) => void }[] = [];
+  const onLine = (line: string): void => {
+    if (output.length < 1_000) output.push(line);
+    for (const w of watchers.filter((x) => line.includes(x.text))) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve(line);
+    }
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: (code ?? signal) as number | string, output }));
+  return {
+    child,
+    pid: child.pid!,
+    exited,
+    waitFor: (text) => {
+      const seen = output.find((l) => l.includes(text));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        watchers.push({ text, resolve });
+        void exited.then(({ code }) => reject(new Error(`scoreq ${args[0]} exited (${code}) before printing '${text}':\n${output.slice(-20).join('\n')}`)));
+      });
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+
+// The bench is not part of @scoreq/cli's public entry point (that one must not load the worker
+// or onnxruntime), so the test imports the compiled module by path; its types come from the
+// source through the project reference.
+type BenchModule = typeof import('../apps/cli/src/bench/index.js');
+const BENCH_MODULE = new URL('../../apps/cli/dist/src/bench/index.js', import.meta.url).href;
+
+/** Every figure of a realtime result line; each must be a positive number. */
+const NUMBERS = [
+  'jobs_per_s',
+  'noop_jobs_per_s',
+  'naive_jobs_per_s',
+  'ratio_vs_noop',
+  'ratio_vs_naive',
+  'mean_batch_rows',
+  'worker_p50_ms',
+  'worker_p99_ms',
+  'threads',
+  'concurrency',
+  'jobs',
+  'runs',
+  'nproc',
+  'noop_jobs',
+  'naive_jobs',
+  'max_batch_rows',
+  'max_delay_ms',
+] as const;
+
+const prefix = testPrefix();
+const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+after(async () => {
+  await cleanupPrefix(redis, prefix);
+  await redis.quit();
+});
+
+// Speed is never asserted here (BENCHMARKS.md): only that the bench runs, reports every
+// field and cleans up after itself.
+test('the realtime-small bench prints one JSON line with every figure positive and leaves no key behind', async () => {
+  const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
+  const printed: string[] = [];
+  const progress: string[] = [];
+  const results = await runBench({
+    scenario: 'realtime-small',
+    jobs: 300,
+    runs: 1,
+    threads: 1,
+    concurrency: 64,
+    redisUrl: redisUrl(),
+    prefix,
+    env: {},
+    logLevel: 'silent',
+    print: (line) => printed.push(line),
+    progress: (line) => progress.push(line),
+  });
+
+  assert.equal(printed.length, 1, 'one JSON line per scenario');
+  const line = JSON.parse(printed[0]!) as Record<string, unknown>;
+  assert.deepEqual(line, results[0]);
+  assert.equal(line.scenario, 'realtime-small');
+  for (const field of NUMBERS) {
+    const value = line[field];
+    assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${field} is a positive number, got ${String(value)}`);
+  }
+  assert.equal(line.jobs, 300);
+  assert.equal(line.runs, 1);
+  assert.equal(line.threads, 1);
+  assert.equal(line.concurrency, 64);
+  for (const field of ['cpu', 'node'] as const) assert.ok(typeof line[field] === 'string' && line[field] !== '', `${field} is named`);
+  assert.ok(
+    progress.some((l) => l.startsWith('realtime-small scoreq run 1/1: ')),
+    'progress names each timed run',
+  );
+  assert.equal(await cleanupPrefix(redis, prefix), 0, 'the bench removed every key under its prefix');
+});
+
+test('an unknown scenario is refused by name before anything runs', async () => {
+  const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
+  await assert.rejects(runBench({ scenario: 'warp-speed', redisUrl: redisUrl(), prefix, env: {} }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'INVALID_OPTION');
+    assert.match(err.message, /warp-speed/);
+    assert.match(err.message, /realtime-small/);
+    return true;
+  });
+});
+
+test('bench options out of range are refused naming the option', async () => {
+  const { resolveBenchOptions } = (await import(BENCH_MODULE)) as BenchModule;
+  const refusals: Array<[Record<string, number>, string]> = [
+    [{ runs: 0 }, '--runs'],
+    [{ threads: 1.5 }, '--threads'],
+    [{ concurrency: -1 }, '--concurrency'],
+    [{ jobs: 0 }, '--jobs'],
+    [{ maxBatchRows: Number.NaN }, '--max-batch-rows'],
+    [{ maxDelayMs: -2 }, '--max-delay-ms'],
+  ];
+  for (const [options, flag] of refusals) {
+    assert.throws(
+      () => resolveBenchOptions({ ...options, env: {} }),
+      (err: Error & { code?: string }) => err.code === 'INVALID_OPTION' && err.message.startsWith(flag),
+      `${JSON.stringify(options)} is refused naming ${flag}`,
+    );
+  }
+});
