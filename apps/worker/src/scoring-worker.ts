@@ -97,6 +97,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       maxBatchRows: config.SCOREQ_MAX_BATCH_ROWS,
       maxDelayMs: config.SCOREQ_MAX_DELAY_MS,
       capacityJobs: config.SCOREQ_WORKER_CONCURRENCY,
+      reservedThreads: config.SCOREQ_REALTIME_RESERVED_THREADS,
     };
     for (const name of names) {
       const model = await source.getModel(name);

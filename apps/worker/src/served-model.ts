@@ -15,6 +15,8 @@ export interface BatchingDefaults {
   maxDelayMs: number;
   /** The BullMQ worker's concurrency: the most jobs a batcher can be handed at once. */
   capacityJobs: number;
+  /** Pool threads bulk chunks never take (kept for real-time jobs). */
+  reservedThreads: number;
 }
 
 /** One loaded model version: its record, codec and batcher. */
@@ -157,6 +159,7 @@ async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDep
   const batcher = new MicroBatcher({
     policy,
     maxInFlight: pool.threads,
+    maxBulkInFlight: Math.max(1, pool.threads - defaults.reservedThreads),
     capacityJobs: defaults.capacityJobs,
     run: (inputs) => pool.run({ key, path, inputs, fixedBatch: batch.dynamic ? null : batch.size }),
     onBatch: (r) => deps.onBatch(model, v.version, r),

@@ -2,6 +2,7 @@ import { ScoreqError } from '@scoreq/contracts';
 import type { Scenario } from './scenario.js';
 import { bulkLarge } from './scenarios/bulk-large.js';
 import { bulkSmall } from './scenarios/bulk-small.js';
+import { httpScenario } from './scenarios/http.js';
 import { realtimeLarge } from './scenarios/realtime-large.js';
 import { realtimeSmall } from './scenarios/realtime-small.js';
 
@@ -9,7 +10,7 @@ import { realtimeSmall } from './scenarios/realtime-small.js';
  * Every scenario `scoreq bench` knows, one file each under `scenarios/`. A new scenario
  * (`latency`, `bulk-small`, …) is a new file exporting a {@link Scenario}, added here.
  */
-const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge, bulkSmall, bulkLarge];
+const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge, bulkSmall, bulkLarge, httpScenario];
 
 /** Names that run several scenarios, in order. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = Object.freeze({
