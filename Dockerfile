@@ -1,0 +1,16 @@
+# One image for every scoreq process: `scoreq worker`, `scoreq api`, `scoreq run …`.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.json ./
+COPY libs libs
+COPY apps apps
+COPY test/tsconfig.json test/tsconfig.json
+RUN npm ci && npx tsc -b libs/* apps/* && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app /app
+USER node
+ENTRYPOINT ["node", "apps/cli/dist/src/main.js"]
+CMD ["worker"]
