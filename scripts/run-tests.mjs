@@ -5,9 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['libs', 'apps']
-  .flatMap((top) => readdirSync(top).map((name) => join(top, name, 'dist', 'test')))
-  .concat([join('test', 'dist')]);
+const roots = ['libs', 'apps'].flatMap((top) => readdirSync(top).map((name) => join(top, name, 'dist', 'test'))).concat([join('test', 'dist')]);
 
 function collect(dir) {
   if (!existsSync(dir)) return [];
@@ -19,7 +17,10 @@ function collect(dir) {
 }
 
 const filter = process.argv[2];
-const files = roots.flatMap(collect).filter((f) => !filter || f.includes(filter)).sort();
+const files = roots
+  .flatMap(collect)
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files found${filter ? ` matching ${filter}` : ''}; did the build run?`);
   process.exit(1);

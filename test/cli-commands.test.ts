@@ -135,7 +135,14 @@ test('scoreq worker serves until SIGTERM, then drains and exits 0', async (t) =>
   let signalled = false;
   const run = await scoreq(
     ['worker', '--models', 'churn'],
-    childEnv({ SCOREQ_MODEL_SOURCE: 'directory', SCOREQ_MODELS_DIR: dir, SCOREQ_PREFIX: prefix, SCOREQ_METRICS_PORT: '0', SCOREQ_POOL_THREADS: '1', LOG_LEVEL: 'info' }),
+    childEnv({
+      SCOREQ_MODEL_SOURCE: 'directory',
+      SCOREQ_MODELS_DIR: dir,
+      SCOREQ_PREFIX: prefix,
+      SCOREQ_METRICS_PORT: '0',
+      SCOREQ_POOL_THREADS: '1',
+      LOG_LEVEL: 'info',
+    }),
     (soFar, kill) => {
       if (!signalled && soFar.includes('"msg":"serving until SIGTERM or SIGINT"')) {
         signalled = true;

@@ -137,7 +137,10 @@ test('refuses a non-positive start timeout by name', async () => {
  * Runs a node process that starts a private Redis, prints `<pid> <dir>` and then does what
  * `then` says, without ever calling stop().
  */
-async function orphanCheck(then: 'exit' | 'wait', signal?: NodeJS.Signals): Promise<{ pid: number; dir: string; code: number | null; signal: NodeJS.Signals | null }> {
+async function orphanCheck(
+  then: 'exit' | 'wait',
+  signal?: NodeJS.Signals,
+): Promise<{ pid: number; dir: string; code: number | null; signal: NodeJS.Signals | null }> {
   const probeUrl = `redis://127.0.0.1:${await deadPort()}`;
   const script = `
     import { ensureRedis } from '@scoreq/cli';

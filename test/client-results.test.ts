@@ -90,7 +90,13 @@ function startWorker(model: string, outcome: 'complete' | 'fail'): Worker<ScoreJ
       const id = job.id!;
       const ttl = job.data.resultTtlSec ?? 60;
       if (outcome === 'fail') {
-        const record: JobRecord = { id, status: 'failed', model, error: { code: 'INFERENCE_FAILED', message: 'onnxruntime refused the batch', details: { batch: 'b1' } }, finishedAt: new Date().toISOString() };
+        const record: JobRecord = {
+          id,
+          status: 'failed',
+          model,
+          error: { code: 'INFERENCE_FAILED', message: 'onnxruntime refused the batch', details: { batch: 'b1' } },
+          finishedAt: new Date().toISOString(),
+        };
         await redis.set(keys(prefix).result(id), JSON.stringify(record), 'EX', ttl);
         throw new UnrecoverableError('onnxruntime refused the batch');
       }
@@ -234,7 +240,13 @@ test('getResult also reads the record of a job another BullMQ producer added und
   const model = await publishModel();
   const job = await inspector(model).add('score', { model, rows });
   assert.equal(await client.getResult(job.id!), null);
-  const record: JobRecord = { id: job.id!, status: 'failed', model, error: { code: 'INVALID_INPUT', message: 'bad', details: { field: 'rows[0].a' } }, finishedAt: new Date().toISOString() };
+  const record: JobRecord = {
+    id: job.id!,
+    status: 'failed',
+    model,
+    error: { code: 'INVALID_INPUT', message: 'bad', details: { field: 'rows[0].a' } },
+    finishedAt: new Date().toISOString(),
+  };
   await redis.set(keys(prefix).result(job.id!), JSON.stringify(record), 'EX', 60);
   assert.deepEqual(await client.getResult(job.id!), record);
   await assert.rejects(client.getResult(''), { code: 'INVALID_OPTION', details: { field: 'id' } });
@@ -261,7 +273,13 @@ test('close ends every connection the client opened', async () => {
   const connectionName = `${prefix}-own`;
   const url = new URL(redisUrl());
   const c = new ScoringClient({
-    connection: { host: url.hostname, port: Number(url.port || 6379), password: url.password || undefined, db: Number(url.pathname.slice(1) || 0), connectionName },
+    connection: {
+      host: url.hostname,
+      port: Number(url.port || 6379),
+      password: url.password || undefined,
+      db: Number(url.pathname.slice(1) || 0),
+      connectionName,
+    },
     prefix,
   });
   const model = await publishModel();

@@ -75,14 +75,18 @@ test('submit puts one job with the checked data and options on score-<model>', a
   const model = await publishModel();
   const deadline = Date.now() + 60_000;
   const before = Date.now();
-  const id = await client.submit(model, { rows: [row, { a: 0, b: 0, c: 0 }] }, {
-    version: '1',
-    priority: 5,
-    resultTtlSec: 120,
-    tenant: 'acme',
-    callbackUrl: 'https://example.com/hook',
-    deadline: new Date(deadline),
-  });
+  const id = await client.submit(
+    model,
+    { rows: [row, { a: 0, b: 0, c: 0 }] },
+    {
+      version: '1',
+      priority: 5,
+      resultTtlSec: 120,
+      tenant: 'acme',
+      callbackUrl: 'https://example.com/hook',
+      deadline: new Date(deadline),
+    },
+  );
   assert.match(id, new RegExp(`^${model}\\.[0-9a-f-]{36}$`));
   assert.equal(parseJobId(id).model, model);
 
@@ -198,7 +202,11 @@ for (const r of refusals) {
 
 test('submitMany adds one job per input in one call and returns their ids in order', async () => {
   const model = await publishModel();
-  const inputs: ScoreInput[] = [{ rows: [{ a: 1, b: 1, c: 1 }] }, { rows: [{ a: 2, b: 2, c: 2 }] }, { tensors: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [3, 3, 3] }] }];
+  const inputs: ScoreInput[] = [
+    { rows: [{ a: 1, b: 1, c: 1 }] },
+    { rows: [{ a: 2, b: 2, c: 2 }] },
+    { tensors: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [3, 3, 3] }] },
+  ];
   const ids = await client.submitMany(model, inputs, { tenant: 'acme' });
   assert.equal(ids.length, 3);
   assert.equal(new Set(ids).size, 3);
@@ -222,7 +230,10 @@ test('submitMany refuses the whole batch when one input is bad, naming its index
 
 test('submitMany refuses idempotency keys that do not match the inputs one to one', async () => {
   const model = await publishModel();
-  await assert.rejects(client.submitMany(model, [{ rows: [row] }], { idempotencyKeys: ['k1', 'k2'] }), { code: 'INVALID_OPTION', details: { field: 'idempotencyKeys' } });
+  await assert.rejects(client.submitMany(model, [{ rows: [row] }], { idempotencyKeys: ['k1', 'k2'] }), {
+    code: 'INVALID_OPTION',
+    details: { field: 'idempotencyKeys' },
+  });
   await assert.rejects(client.submitMany(model, [{ rows: [row] }, { rows: [row] }], { idempotencyKeys: ['k1', 'k1'] }), {
     code: 'INVALID_OPTION',
     details: { field: 'idempotencyKeys[1]' },

@@ -68,7 +68,12 @@ test('promote and roll back under live traffic on two workers: no job fails and 
   const producer = (async () => {
     let seed = 0;
     while (traffic) {
-      ids.push(...(await client.submitMany('risk', randomRows(F8, 10, seed++).map((row) => ({ rows: [row] })))));
+      ids.push(
+        ...(await client.submitMany(
+          'risk',
+          randomRows(F8, 10, seed++).map((row) => ({ rows: [row] })),
+        )),
+      );
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
@@ -101,10 +106,22 @@ test('promote and roll back under live traffic on two workers: no job fails and 
     if (started(r) > rolledBackAt) assert.equal(r.version, '1', 'after both workers rolled back only v1 is live');
     if (r.version === '2') assert.ok(started(r) >= promoteAt && started(r) <= rolledBackAt, 'v2 scored only while it was live');
   }
-  assert.ok(results.some((r) => r.version === '2'), 'v2 scored some jobs while it was production');
-  assert.ok(results.some((r) => started(r) > rollbackAt && r.version === '1'), 'v1 scored again after the rollback');
+  assert.ok(
+    results.some((r) => r.version === '2'),
+    'v2 scored some jobs while it was production',
+  );
+  assert.ok(
+    results.some((r) => started(r) > rollbackAt && r.version === '1'),
+    'v1 scored again after the rollback',
+  );
   const history = await registry.history('risk');
-  assert.deepEqual(history.map((h) => h.kind).slice(0, 2).sort(), ['promote', 'rollback']);
+  assert.deepEqual(
+    history
+      .map((h) => h.kind)
+      .slice(0, 2)
+      .sort(),
+    ['promote', 'rollback'],
+  );
 
   for (const w of workers) w.child.kill('SIGTERM');
   assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0]);

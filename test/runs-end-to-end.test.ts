@@ -127,7 +127,10 @@ test('a JSONL file is scored into a JSONL file; extra keys are ignored and pass-
   const final = await handle.finished;
   assert.equal(final.status, 'completed');
   assert.equal(final.done, 777);
-  const out = (await readFile(output, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; seq: number; label: string; score: number; scores: Record<string, number> });
+  const out = (await readFile(output, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; seq: number; label: string; score: number; scores: Record<string, number> });
   assert.equal(out.length, 777);
   const expected = await direct(rows);
   out.forEach((o, i) => {
@@ -182,7 +185,10 @@ test('a run whose share of bad rows passes the limit stops as failed, naming the
   const final = await handle.finished;
   assert.equal(final.status, 'failed');
   assert.equal(final.error?.code, 'INVALID_INPUT');
-  assert.match(final.error!.message, /stopped: \d+ of the \d+ rows read were bad \(20\.0%\), over the limit of 10\.0% \(maxRejectRate\); see .*worse-out\.csv\.rejects\.csv/);
+  assert.match(
+    final.error!.message,
+    /stopped: \d+ of the \d+ rows read were bad \(20\.0%\), over the limit of 10\.0% \(maxRejectRate\); see .*worse-out\.csv\.rejects\.csv/,
+  );
   const rejects = (await readFile(`${output}.rejects.csv`, 'utf8')).trimEnd().split('\n').slice(1);
   assert.ok(rejects.length >= 10, `the bad rows read so far are listed (${rejects.length})`);
   assert.ok(rejects.every((r) => r.includes('must be a number, got string ""oops""')));
@@ -221,11 +227,20 @@ test('wrong options are refused by name before anything starts', async () => {
   await assert.rejects(run({ model: 'nope', input, output: join(dir, 'x.csv') }), { code: 'MODEL_NOT_FOUND' });
   await assert.rejects(run({ model: 'churn@7', input, output: join(dir, 'x.csv') }), { code: 'VERSION_NOT_FOUND' });
   await assert.rejects(run({ model: 'churn', input, output: join(dir, 'x.txt') }), { code: 'INVALID_OPTION', message: /outputFormat/ });
-  await assert.rejects(run({ model: 'churn', input, output: join(dir, 'x.csv'), passThrough: ['customer'] }), { code: 'INVALID_OPTION', message: /pass-through column 'customer'/ });
-  await assert.rejects(run({ model: 'churn', input: join(dir, 'missing.csv'), output: join(dir, 'x.csv') }), { code: 'INVALID_OPTION', message: /cannot be read/ });
+  await assert.rejects(run({ model: 'churn', input, output: join(dir, 'x.csv'), passThrough: ['customer'] }), {
+    code: 'INVALID_OPTION',
+    message: /pass-through column 'customer'/,
+  });
+  await assert.rejects(run({ model: 'churn', input: join(dir, 'missing.csv'), output: join(dir, 'x.csv') }), {
+    code: 'INVALID_OPTION',
+    message: /cannot be read/,
+  });
   await assert.rejects(run({ model: 'churn', input, output: join(dir, 'x.csv'), chunkRows: 0 }), { code: 'INVALID_OPTION', message: /chunkRows/ });
   const noFeatures = join(dir, 'nofeat.csv');
   await writeFile(noFeatures, 'id,f00\nk,1\n');
-  await assert.rejects(run({ model: 'churn', input: noFeatures, output: join(dir, 'x.csv') }), { code: 'INVALID_INPUT', message: /no column for features f01, /  });
+  await assert.rejects(run({ model: 'churn', input: noFeatures, output: join(dir, 'x.csv') }), {
+    code: 'INVALID_INPUT',
+    message: /no column for features f01, /,
+  });
   await assert.rejects(client.runs.status('no-such-run'), { code: 'JOB_NOT_FOUND' });
 });

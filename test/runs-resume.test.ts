@@ -34,7 +34,10 @@ const env = (): Record<string, string> => ({ REDIS_URL: redisUrl(), SCOREQ_PREFI
 
 before(async () => {
   models = await ModelsDir.create();
-  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), { features: F32, output: { name: 'probabilities', kind: 'classification', labels: ['stay', 'churn'] } });
+  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), {
+    features: F32,
+    output: { name: 'probabilities', kind: 'classification', labels: ['stay', 'churn'] },
+  });
   dir = await mkdtemp(join(tmpdir(), 'scoreq-runs-resume-'));
   input = join(dir, 'in.csv');
   // Some rows are bad (a non-numeric cell), so the rejects file has to come out identical too.
@@ -69,7 +72,25 @@ async function state(id: string): Promise<RunInfo | undefined> {
 }
 
 function runArgs(id: string, output: string): string[] {
-  return ['run', '--model', 'churn', '--input', input, '--output', output, '--id', id, '--pass-through', 'id', '--chunk-rows', '200', '--window', '4', '--progress', 'none'];
+  return [
+    'run',
+    '--model',
+    'churn',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--id',
+    id,
+    '--pass-through',
+    'id',
+    '--chunk-rows',
+    '200',
+    '--window',
+    '4',
+    '--progress',
+    'none',
+  ];
 }
 
 async function rowsScored(): Promise<number> {
@@ -78,7 +99,9 @@ async function rowsScored(): Promise<number> {
 
 test('a producer killed mid-run and started again with the same id finishes with byte-identical output, scoring each chunk once', async () => {
   const reference = join(dir, 'reference.csv');
-  const whole = await (await startRun({ connection: redisUrl(), prefix, model: 'churn', input, output: reference, passThrough: ['id'], chunkRows: 200, window: 4 })).finished;
+  const whole = await (
+    await startRun({ connection: redisUrl(), prefix, model: 'churn', input, output: reference, passThrough: ['id'], chunkRows: 200, window: 4 })
+  ).finished;
   assert.equal(whole.status, 'completed');
   assert.ok(whole.rejected > 0);
 

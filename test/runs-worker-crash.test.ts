@@ -33,7 +33,10 @@ let input: string;
 
 before(async () => {
   models = await ModelsDir.create();
-  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.large), { features: F, output: { name: 'probabilities', kind: 'classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`) } });
+  await models.add('churn', 1, buildMlp(REFERENCE_MODELS.large), {
+    features: F,
+    output: { name: 'probabilities', kind: 'classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`) },
+  });
   dir = await mkdtemp(join(tmpdir(), 'scoreq-runs-crash-'));
   input = join(dir, 'in.csv');
   const rows = randomRows(F, ROWS, 21).map((r, i) => `k${i},${F.map((f) => r[f]).join(',')}`);
@@ -99,7 +102,11 @@ test('chunks held by a worker killed mid-run are scored by another worker: nothi
     t.diagnostic(`${stalled} chunk(s) recovered from the killed worker`);
 
     const reference = join(dir, 'reference.csv');
-    assert.equal((await (await startRun({ connection: redisUrl(), prefix, model: 'churn', input, output: reference, passThrough: ['id'], chunkRows: 500 })).finished).status, 'completed');
+    assert.equal(
+      (await (await startRun({ connection: redisUrl(), prefix, model: 'churn', input, output: reference, passThrough: ['id'], chunkRows: 500 })).finished)
+        .status,
+      'completed',
+    );
     const lines = (await readFile(output, 'utf8')).trimEnd().split('\n');
     assert.equal(lines.length, ROWS + 1);
     assert.deepEqual(

@@ -21,7 +21,10 @@ let path: string;
 
 before(async () => {
   models = await ModelsDir.create();
-  path = await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), { features: F32, output: { name: 'probabilities', kind: 'classification', labels: ['stay', 'churn'] } });
+  path = await models.add('churn', 1, buildMlp(REFERENCE_MODELS.small), {
+    features: F32,
+    output: { name: 'probabilities', kind: 'classification', labels: ['stay', 'churn'] },
+  });
   worker = await startTestWorker(testConfig(prefix, models.dir));
   redis = new Redis(redisUrl());
   queue = new Queue(bulkQueueName('churn'), { connection: redis, prefix });

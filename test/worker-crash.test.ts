@@ -52,7 +52,13 @@ test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes
 
   const total = 3000;
   const ids: string[] = [];
-  for (let i = 0; i < total; i += 500) ids.push(...(await client.submitMany('churn', randomRows(F32, 500, i).map((row) => ({ rows: [row] })))));
+  for (let i = 0; i < total; i += 500)
+    ids.push(
+      ...(await client.submitMany(
+        'churn',
+        randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
+      )),
+    );
   await someDone;
   victim.child.kill('SIGKILL');
   assert.equal(await victim.exited, 'SIGKILL');

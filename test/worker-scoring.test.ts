@@ -56,7 +56,10 @@ async function directRun(path: string, rows: Record<string, number>[], names: st
 
 test('results equal running the same onnxruntime session directly on the same rows', async () => {
   const jobs = Array.from({ length: 60 }, (_, i) => randomRows(F32, 1 + (i % 3), 100 + i));
-  const ids = await client.submitMany('churn', jobs.map((rows) => ({ rows })));
+  const ids = await client.submitMany(
+    'churn',
+    jobs.map((rows) => ({ rows })),
+  );
   const results = await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 20_000 })));
   for (const [i, result] of results.entries()) {
     const rows = jobs[i]!;
@@ -73,14 +76,20 @@ test('results equal running the same onnxruntime session directly on the same ro
 
 test('under concurrent load rows of many jobs share one inference call', async () => {
   const before = await scrape(worker);
-  const ids = await client.submitMany('churn', randomRows(F32, 400, 7).map((row) => ({ rows: [row] })));
+  const ids = await client.submitMany(
+    'churn',
+    randomRows(F32, 400, 7).map((row) => ({ rows: [row] })),
+  );
   const results = await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 20_000 })));
   const after = await scrape(worker);
   const batches = sampleValue(after, 'scoreq_batch_rows_count', { model: 'churn' }) - sampleValue(before, 'scoreq_batch_rows_count', { model: 'churn' });
   const rows = sampleValue(after, 'scoreq_batch_rows_sum', { model: 'churn' }) - sampleValue(before, 'scoreq_batch_rows_sum', { model: 'churn' });
   assert.equal(rows, 400);
   assert.ok(batches < 400 / 2, `400 rows took ${batches} batches`);
-  assert.ok(results.some((r) => r.batch.rows > 1), 'some result rode a batch of more than one row');
+  assert.ok(
+    results.some((r) => r.batch.rows > 1),
+    'some result rode a batch of more than one row',
+  );
 });
 
 test('one worker serves several models, each with its own labels', async () => {
@@ -90,7 +99,10 @@ test('one worker serves several models, each with its own labels', async () => {
     client.submit('forest', { rows: randomRows(F4, 3, 3) }),
   ]);
   const results = await Promise.all([churn, risk, forest].map((id) => client.waitForResult(id, { timeoutMs: 10_000 })));
-  assert.deepEqual(results.map((r) => r.model), ['churn', 'risk', 'forest']);
+  assert.deepEqual(
+    results.map((r) => r.model),
+    ['churn', 'risk', 'forest'],
+  );
   assert.ok(['stay', 'churn'].includes(results[0]!.rows![0]!.label!));
   assert.ok(results[1]!.rows!.every((r) => ['low', 'high'].includes(r.label!)));
   assert.ok(results[2]!.rows!.every((r) => ['a', 'b', 'c'].includes(r.label!) && Math.abs(Object.values(r.scores!).reduce((a, b) => a + b) - 1) < 1e-5));
@@ -134,7 +146,10 @@ test('a job whose deadline passed before its batch ran fails with DEADLINE_EXCEE
 });
 
 test('a model whose batch axis is fixed is served one job at a time with correct results', async () => {
-  const ids = await client.submitMany('single', Array.from({ length: 6 }, (_, i) => ({ rows: randomRows(F4, 1 + (i % 2), 30 + i) })));
+  const ids = await client.submitMany(
+    'single',
+    Array.from({ length: 6 }, (_, i) => ({ rows: randomRows(F4, 1 + (i % 2), 30 + i) })),
+  );
   const results = await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 10_000 })));
   for (const r of results) {
     assert.equal(r.batch.jobs, 1);
@@ -181,7 +196,10 @@ test('garbage job data from a plain producer fails alone with INVALID_INPUT nami
   await events.waitUntilReady();
   const bad = await queue.add('score', { model: 'risk', rows: [{ f00: 'lots' }] });
   const worse = await queue.add('score', { nonsense: true });
-  for (const [job, field] of [[bad, 'rows[0].f00'], [worse, 'model']] as const) {
+  for (const [job, field] of [
+    [bad, 'rows[0].f00'],
+    [worse, 'model'],
+  ] as const) {
     await assert.rejects(job.waitUntilFinished(events, 10_000), /INVALID_INPUT/);
     const record = await client.getResult(`risk.${job.id!}`);
     assert.equal(record?.status, 'failed');

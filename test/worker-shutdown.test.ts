@@ -50,7 +50,13 @@ test('SIGTERM under load drains the worker: it exits 0, no job is left active, a
 
   const total = 4000;
   const ids: string[] = [];
-  for (let i = 0; i < total; i += 500) ids.push(...(await client.submitMany('churn', randomRows(F32, 500, i).map((row) => ({ rows: [row] })))));
+  for (let i = 0; i < total; i += 500)
+    ids.push(
+      ...(await client.submitMany(
+        'churn',
+        randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
+      )),
+    );
   await someDone;
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exited, 0);

@@ -14,7 +14,16 @@ import { reportError } from './errors.js';
  * Every command, one file each under `commands/`. A new command (`models`, `run`, `bench`,
  * `api`) exports a `register…(program)` function and is added here; nothing else changes.
  */
-const COMMANDS: readonly ((program: Command) => void)[] = [registerDemo, registerWorker, registerBench, registerModels, registerRun, registerWebhooks, registerApi, registerKeys];
+const COMMANDS: readonly ((program: Command) => void)[] = [
+  registerDemo,
+  registerWorker,
+  registerBench,
+  registerModels,
+  registerRun,
+  registerWebhooks,
+  registerApi,
+  registerKeys,
+];
 
 function cliVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

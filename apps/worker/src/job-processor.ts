@@ -58,7 +58,10 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const decoded = served.codec.decode(scored.outputs, data.tensors !== undefined, data.outputs);
       const timings = timingsOf(data.enqueuedAt ?? job.timestamp, receivedAt, scored);
       const result: ScoreResult = { model: model.name, version, ...decoded, batch: scored.batch, timings };
-      const record: JobRecord = withTenant({ id: resultId(model.name, job.id!), status: 'completed', result, finishedAt: new Date().toISOString() }, data.tenant);
+      const record: JobRecord = withTenant(
+        { id: resultId(model.name, job.id!), status: 'completed', result, finishedAt: new Date().toISOString() },
+        data.tenant,
+      );
       await deps.results.put(record, data.resultTtlSec ?? deps.resultTtlSec);
       observe(metrics, model.name, version, encoded.rows, timings);
       await notify(deps, record, data);
@@ -111,11 +114,7 @@ async function notify(deps: ProcessorDeps, record: JobRecord, data: Partial<Scor
   }
 }
 
-function timingsOf(
-  enqueuedAt: number,
-  receivedAt: number,
-  scored: { dispatchedAt: number; inferenceStartedAt: number; inferenceEndedAt: number },
-): Timings {
+function timingsOf(enqueuedAt: number, receivedAt: number, scored: { dispatchedAt: number; inferenceStartedAt: number; inferenceEndedAt: number }): Timings {
   const settledAt = now();
   return {
     enqueuedAt,

@@ -180,7 +180,10 @@ function batchObserver(metrics: ScoreqMetrics, logger: Logger) {
     metrics.poolWait.observe({ model }, r.poolWaitMs / 1000);
     metrics.inference.observe({ model, version }, r.executionMs / 1000);
     if (logger.isLevelEnabled('debug')) {
-      logger.debug({ model, version, batchId: r.id, rows: r.rows, jobs: r.jobs, reason: r.reason, poolWaitMs: r.poolWaitMs, executionMs: r.executionMs, error: r.error }, 'batch');
+      logger.debug(
+        { model, version, batchId: r.id, rows: r.rows, jobs: r.jobs, reason: r.reason, poolWaitMs: r.poolWaitMs, executionMs: r.executionMs, error: r.error },
+        'batch',
+      );
     }
   };
 }

@@ -1,10 +1,4 @@
-import {
-  latestVersion,
-  resolveVersionNumber,
-  ScoreqError,
-  type ModelRecord,
-  type ModelVersionRecord,
-} from '@scoreq/contracts';
+import { latestVersion, resolveVersionNumber, ScoreqError, type ModelRecord, type ModelVersionRecord } from '@scoreq/contracts';
 import { fixedPolicy, InferencePool, MicroBatcher, ModelCodec, singlePolicy, type BatchRecord } from '@scoreq/inference';
 import type { SourceModel, SourceVersion } from '@scoreq/registry';
 import type { Logger } from '@scoreq/telemetry';
@@ -63,7 +57,12 @@ export class ServedModel {
   /** The version a job asked for (number, alias, or production by default), loading it if needed. */
   resolve(ref: string | undefined): Promise<ServedVersion> {
     const { state } = this;
-    const number = resolveVersionNumber(this.name, state.versions.map((v) => v.version), state.aliases, ref);
+    const number = resolveVersionNumber(
+      this.name,
+      state.versions.map((v) => v.version),
+      state.aliases,
+      ref,
+    );
     return this.load(state.versions.find((v) => v.version === number)!);
   }
 
@@ -90,7 +89,10 @@ export class ServedModel {
     const kept = new Set(next.versions.map((v) => v.version));
     const gone = previous.versions.filter((v) => !kept.has(v.version));
     await Promise.all(gone.map((v) => this.retire(v.version)));
-    this.deps.logger.info({ model: this.name, aliases: next.aliases, live: live.map((v) => v.version), retired: gone.map((v) => v.version) }, 'model state applied');
+    this.deps.logger.info(
+      { model: this.name, aliases: next.aliases, live: live.map((v) => v.version), retired: gone.map((v) => v.version) },
+      'model state applied',
+    );
   }
 
   /** Flushes every batcher and waits for batches in flight. */

@@ -64,7 +64,8 @@ export function resolveWaitOptions(options: unknown, defaultTimeoutMs: number): 
 function deadline(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) throw invalidOption('deadline', `must be a Date or epoch milliseconds, got ${JSON.stringify(value)}`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)
+    throw invalidOption('deadline', `must be a Date or epoch milliseconds, got ${JSON.stringify(value)}`);
   return ms;
 }
 

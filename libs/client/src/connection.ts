@@ -80,7 +80,8 @@ export class ClientConnection {
   }
 }
 
-const CONNECTION_ERROR = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|max retries per request|Reached the max retries/i;
+const CONNECTION_ERROR =
+  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|max retries per request|Reached the max retries/i;
 
 /**
  * Translates anything a call threw into a ScoreqError, once, at the client's edge: ScoreqErrors

@@ -34,7 +34,8 @@ export function assertInputShape(input: unknown): asserts input is ScoreInput {
     if (typeof x !== 'object' || x === null) throw invalid(`${f} must be an object`, f);
     if (typeof x.name !== 'string' || x.name === '') throw invalid(`${f}.name must be a non-empty string`, `${f}.name`);
     if (typeof x.datatype !== 'string') throw invalid(`${f}.datatype must be a string such as FP32`, `${f}.datatype`);
-    if (!Array.isArray(x.shape) || !x.shape.every((d) => Number.isInteger(d) && d >= 0)) throw invalid(`${f}.shape must be an array of non-negative integers`, `${f}.shape`);
+    if (!Array.isArray(x.shape) || !x.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw invalid(`${f}.shape must be an array of non-negative integers`, `${f}.shape`);
     if (!Array.isArray(x.data)) throw invalid(`${f}.data must be an array`, `${f}.data`);
   });
 }
@@ -50,7 +51,8 @@ export function validateJob(record: ModelRecord, input: ScoreInput, options: Res
   if (rows === 0) throw invalid('the job has no rows (batch size 0)', input.rows ? 'rows' : 'tensors');
   const outputs = new Set(version.signature.outputs.map((o) => o.name));
   options.outputs?.forEach((name, i) => {
-    if (!outputs.has(name)) throw invalidOption(`outputs[${i}]`, `names '${name}', which model ${record.name} v${version.version} lacks (outputs: ${[...outputs].join(', ')})`);
+    if (!outputs.has(name))
+      throw invalidOption(`outputs[${i}]`, `names '${name}', which model ${record.name} v${version.version} lacks (outputs: ${[...outputs].join(', ')})`);
   });
 }
 

@@ -6,7 +6,14 @@ import { ClientConnection, toScoreqError } from './connection.js';
 import { assertAnyJobId, makeJobId, parseJobId } from './job-id.js';
 import { assertInputShape, buildJob, validateJob, type BuiltJob, type ScoreInput } from './job-builder.js';
 import { resolveSubmitManyOptions, resolveSubmitOptions, resolveWaitOptions } from './call-options.js';
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions, type SubmitManyOptions, type SubmitOptions, type WaitOptions } from './options.js';
+import {
+  resolveClientOptions,
+  type ClientOptions,
+  type ResolvedClientOptions,
+  type SubmitManyOptions,
+  type SubmitOptions,
+  type WaitOptions,
+} from './options.js';
 import { cancelledRecord, parseJobRecord, recordError } from './records.js';
 import { RunsClient } from './runs-client.js';
 import { WaiterRegistry, type JobEvent, type RecordRead } from './waiters.js';

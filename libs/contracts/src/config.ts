@@ -19,7 +19,10 @@ export const ENV_SCHEMA = {
     .enum(['registry', 'directory'])
     .default('registry')
     .describe('Where workers find models: the registry in Redis (scoreq models push/promote) or a plain directory (SCOREQ_MODELS_DIR)'),
-  SCOREQ_MODELS_DIR: z.string().default('models').describe('With SCOREQ_MODEL_SOURCE=directory: directory of <name>/<version>/model.onnx (+ metadata.json) served by the worker'),
+  SCOREQ_MODELS_DIR: z
+    .string()
+    .default('models')
+    .describe('With SCOREQ_MODEL_SOURCE=directory: directory of <name>/<version>/model.onnx (+ metadata.json) served by the worker'),
   SCOREQ_POOL_THREADS: int(1).default(Math.max(1, availableParallelism())).describe('Inference threads in the Piscina pool (default: CPU count)'),
   SCOREQ_WORKER_CONCURRENCY: int(1).default(256).describe('Jobs a worker holds at once per model; bounds how full batches get'),
   SCOREQ_MAX_BATCH_ROWS: int(1).default(64).describe('Most rows in one inference call'),
@@ -49,7 +52,9 @@ export const ENV_SCHEMA = {
   SCOREQ_WEBHOOK_ALLOW: z
     .string()
     .default('')
-    .describe('Comma list of hosts, IP addresses or CIDRs webhook callbacks may reach although private, loopback or link-local (e.g. 127.0.0.1,10.1.0.0/16,hooks.internal)'),
+    .describe(
+      'Comma list of hosts, IP addresses or CIDRs webhook callbacks may reach although private, loopback or link-local (e.g. 127.0.0.1,10.1.0.0/16,hooks.internal)',
+    ),
   SCOREQ_WEBHOOK_CONCURRENCY: int(1).default(16).describe('Webhook deliveries a worker makes at once'),
   SCOREQ_WEBHOOK_TIMEOUT_MS: int(1).default(15_000).describe('Longest one webhook delivery attempt may take, in ms'),
   SCOREQ_WEBHOOK_MAX_ATTEMPTS: int(1).max(100).default(8).describe('Webhook delivery attempts (at most 100) before the delivery is dead-lettered'),

@@ -15,11 +15,7 @@ function invalid(message: string, field: string): ScoreqError {
  * Checks one job's input against a model version and its row count, without encoding.
  * The SDK and the worker both call it, so a bad job gets the same error wherever it is caught.
  */
-export function validateInput(
-  record: ModelVersionRecord,
-  input: { rows?: FeatureRow[]; tensors?: InputTensor[] },
-  maxRows: number,
-): number {
+export function validateInput(record: ModelVersionRecord, input: { rows?: FeatureRow[]; tensors?: InputTensor[] }, maxRows: number): number {
   const rows = input.rows ? input.rows.length : tensorRows(record, input.tensors ?? []);
   if (rows > maxRows) {
     throw new ScoreqError('JOB_TOO_LARGE', `job has ${rows} rows; at most ${maxRows} are allowed per job`, {
@@ -37,18 +33,9 @@ export function validateInput(
  * Applies defaults, categorical maps and scaling from the metadata. Throws INVALID_INPUT
  * naming the first offending field, e.g. `rows[3].age`.
  */
-export function encodeRows(
-  features: FeatureSpec[],
-  rows: FeatureRow[],
-  out: NumericSink,
-  offset: number,
-  record: ModelVersionRecord,
-): void {
+export function encodeRows(features: FeatureSpec[], rows: FeatureRow[], out: NumericSink, offset: number, record: ModelVersionRecord): void {
   if (features.length === 0) {
-    throw invalid(
-      `model version ${record.version} has no feature names in its metadata: send tensors, or add "features" to the metadata`,
-      'rows',
-    );
+    throw invalid(`model version ${record.version} has no feature names in its metadata: send tensors, or add "features" to the metadata`, 'rows');
   }
   const known = featureIndex(features);
   let k = offset;
@@ -125,10 +112,12 @@ export function tensorRows(record: ModelVersionRecord, tensors: InputTensor[]): 
     if (seen.has(t.name)) throw invalid(`${field} repeats input '${t.name}'`, `${field}.name`);
     seen.add(t.name);
     const type = tensorTypeOf(t.datatype);
-    if (type !== spec.type) throw invalid(`${field} (${t.name}) has datatype ${t.datatype}; the model expects ${OIP_DATATYPES[spec.type]}`, `${field}.datatype`);
+    if (type !== spec.type)
+      throw invalid(`${field} (${t.name}) has datatype ${t.datatype}; the model expects ${OIP_DATATYPES[spec.type]}`, `${field}.datatype`);
     checkShape(spec, t.shape, `${field}.shape`);
     const expected = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== expected) throw invalid(`${field} (${t.name}) has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${expected}`, `${field}.data`);
+    if (t.data.length !== expected)
+      throw invalid(`${field} (${t.name}) has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${expected}`, `${field}.data`);
     checkValues(t, type, `${field}.data`);
     const batch = t.shape[0] ?? 1;
     if (rows !== undefined && batch !== rows) throw invalid(`${field} (${t.name}) has batch size ${batch}, other inputs have ${rows}`, `${field}.shape`);

@@ -81,15 +81,24 @@ export class ModelCodec {
     if (!this.rowInput) throw new ScoreqError('INVALID_INPUT', `model version ${this.record.version} cannot take feature rows`, { field: 'features' });
     const { input } = this.rowInput;
     if (width !== this.rowInput.width) {
-      throw new ScoreqError('INVALID_INPUT', `chunk has ${width} features per row; model version ${this.record.version} takes ${this.rowInput.width}`, { field: 'width' });
+      throw new ScoreqError('INVALID_INPUT', `chunk has ${width} features per row; model version ${this.record.version} takes ${this.rowInput.width}`, {
+        field: 'width',
+      });
     }
     if (features.length !== rows * width) {
-      throw new ScoreqError('INVALID_INPUT', `chunk has ${features.length} values; ${rows} rows × ${width} features need ${rows * width}`, { field: 'features' });
+      throw new ScoreqError('INVALID_INPUT', `chunk has ${features.length} values; ${rows} rows × ${width} features need ${rows * width}`, {
+        field: 'features',
+      });
     }
     let data: TensorData = features;
     if (input.type !== 'float32') {
       data = allocate(input.type, features.length);
-      fillFrom(input.type, Array.from(features, (v) => (isBigIntType(input.type) ? Math.round(v) : v)), data, 0);
+      fillFrom(
+        input.type,
+        Array.from(features, (v) => (isBigIntType(input.type) ? Math.round(v) : v)),
+        data,
+        0,
+      );
     }
     return { rows, inputs: [{ name: input.name, type: input.type, dims: [rows, width], data }] };
   }
@@ -149,4 +158,3 @@ function rowOutputs(outputs: WireTensor[], r: number): Record<string, number[]> 
   }
   return out;
 }
-

@@ -2,16 +2,7 @@ import type { TensorType } from '@scoreq/contracts';
 
 /** Typed arrays scoreq moves between threads; int64/uint64 use BigInt arrays as onnxruntime does. */
 export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+  Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 /**
  * A tensor as it crosses the thread boundary: plain fields plus a typed array whose buffer

@@ -98,7 +98,12 @@ test('encode turns feature rows into a float32 tensor in metadata order, with de
 
 test('encoded feature rows run through the pool give the reference output of the encoded values', async () => {
   const codec = codecFor('logistic', { features: CHURN_FEATURES });
-  const { inputs, rows } = codec.encode({ rows: [{ age: 63, plan: 'basic', tenure: 7 }, { age: 19, plan: 'pro', visits: 40, tenure: 0 }] });
+  const { inputs, rows } = codec.encode({
+    rows: [
+      { age: 63, plan: 'basic', tenure: 7 },
+      { age: 19, plan: 'pro', visits: 40, tenure: 0 },
+    ],
+  });
   const encoded = (inputs[0]!.data as Float32Array).slice();
   const reply = await run('logistic', inputs);
   assertClose(reply.outputs[0]!.data, floatRef(logistic.reference(encoded, rows), 'probability'), 'probability');
@@ -106,7 +111,14 @@ test('encoded feature rows run through the pool give the reference output of the
 
 const ROW_ERRORS: { what: string; rows: FeatureRow[]; field: string }[] = [
   { what: 'an unknown feature', rows: [{ age: 41, plan: 'pro', tenure: 1, colour: 'red' }], field: 'rows[0].colour' },
-  { what: 'a missing feature that has no default', rows: [{ age: 41, plan: 'pro', tenure: 1 }, { age: 41, plan: 'pro' }], field: 'rows[1].tenure' },
+  {
+    what: 'a missing feature that has no default',
+    rows: [
+      { age: 41, plan: 'pro', tenure: 1 },
+      { age: 41, plan: 'pro' },
+    ],
+    field: 'rows[1].tenure',
+  },
   { what: 'NaN', rows: [{ age: Number.NaN, plan: 'pro', tenure: 1 }], field: 'rows[0].age' },
   { what: 'a string in a numeric feature', rows: [{ age: '41', plan: 'pro', tenure: 1 }], field: 'rows[0].age' },
   { what: 'an unknown category', rows: [{ age: 41, plan: 'gold', tenure: 1 }], field: 'rows[0].plan' },
@@ -121,19 +133,25 @@ for (const { what, rows, field } of ROW_ERRORS) {
 
 test('encode refuses feature rows for a model whose metadata names no features, asking for tensors', () => {
   const codec = codecFor('mlp', {});
-  assert.throws(() => codec.encode({ rows: [{ x: 1 }] }), (err: unknown) => {
-    hasCode('INVALID_INPUT', 'rows')(err);
-    assert.match((err as Error).message, /send tensors/);
-    return true;
-  });
+  assert.throws(
+    () => codec.encode({ rows: [{ x: 1 }] }),
+    (err: unknown) => {
+      hasCode('INVALID_INPUT', 'rows')(err);
+      assert.match((err as Error).message, /send tensors/);
+      return true;
+    },
+  );
 });
 
 test('metadata naming 3 features for an input of 4 columns is refused with INVALID_METADATA', () => {
-  assert.throws(() => codecFor('logistic', { features: ['age', 'plan', 'tenure'] }), (err: unknown) => {
-    hasCode('INVALID_METADATA', 'features')(err);
-    assert.match((err as Error).message, /3 features.*4 columns/);
-    return true;
-  });
+  assert.throws(
+    () => codecFor('logistic', { features: ['age', 'plan', 'tenure'] }),
+    (err: unknown) => {
+      hasCode('INVALID_METADATA', 'features')(err);
+      assert.match((err as Error).message, /3 features.*4 columns/);
+      return true;
+    },
+  );
 });
 
 // ---- tensors in ------------------------------------------------------------------------
@@ -144,7 +162,10 @@ test('encode turns an FP32 OIP tensor into a float32 wire tensor of the same sha
   const codec = codecFor('logistic', { features: CHURN_FEATURES });
   const encoded = codec.encode({ tensors: [GOOD_TENSOR] });
   assert.equal(encoded.rows, 2);
-  assert.deepEqual(encoded.inputs.map((t) => ({ name: t.name, type: t.type, dims: t.dims })), [{ name: 'input', type: 'float32', dims: [2, 4] }]);
+  assert.deepEqual(
+    encoded.inputs.map((t) => ({ name: t.name, type: t.type, dims: t.dims })),
+    [{ name: 'input', type: 'float32', dims: [2, 4] }],
+  );
   assert.ok(encoded.inputs[0]!.data instanceof Float32Array);
   assert.deepEqual(Array.from(encoded.inputs[0]!.data), GOOD_TENSOR.data);
 });
@@ -199,7 +220,10 @@ test('decode of a three-class tree ensemble with labels reads the probabilities,
   const labels = Array.from(int64Ref(expected, 'label'), (l) => ['low', 'mid', 'high'][Number(l)]);
   const probabilities = floatRef(expected, 'probabilities');
   const decoded = rowsOf(codec.decode(outputs, false));
-  assert.deepEqual(decoded.map((row) => row.label), labels);
+  assert.deepEqual(
+    decoded.map((row) => row.label),
+    labels,
+  );
   decoded.forEach((row, r) => {
     const p = probabilities.subarray(3 * r, 3 * r + 3);
     assertClose([row.score!], [Math.max(...p)], `rows[${r}].score`);
@@ -241,8 +265,15 @@ test('decode of a one-column regression gives each row its value', async () => {
   const rows = 8;
   const { outputs, expected } = await runRandom('regressor', rows, 204);
   const decoded = rowsOf(codec.decode(outputs, false));
-  assert.deepEqual(decoded.map((row) => Object.keys(row)), Array.from({ length: rows }, () => ['value']));
-  assertClose(decoded.map((row) => row.value!), floatRef(expected, 'variable'), 'value');
+  assert.deepEqual(
+    decoded.map((row) => Object.keys(row)),
+    Array.from({ length: rows }, () => ['value']),
+  );
+  assertClose(
+    decoded.map((row) => row.value!),
+    floatRef(expected, 'variable'),
+    'value',
+  );
 });
 
 test('decode with no output kind gives every output of each row by name', async () => {
@@ -267,14 +298,20 @@ test('decode as tensors gives OIP tensors with datatype, shape and plain-number 
   const decoded = codec.decode(outputs, true);
   assert.equal(decoded.rows, undefined);
   const tensors = decoded.tensors!;
-  assert.deepEqual(tensors.map((t) => [t.name, t.datatype, t.shape]), [
-    ['label', 'INT64', [rows]],
-    ['probabilities', 'FP32', [rows, 3]],
-  ]);
+  assert.deepEqual(
+    tensors.map((t) => [t.name, t.datatype, t.shape]),
+    [
+      ['label', 'INT64', [rows]],
+      ['probabilities', 'FP32', [rows, 3]],
+    ],
+  );
   assert.deepEqual(tensors[0]!.data, Array.from(int64Ref(expected, 'label'), Number));
   assert.ok(tensors[1]!.data.every((v) => typeof v === 'number'));
   assertClose(tensors[1]!.data, floatRef(expected, 'probabilities'), 'probabilities', TOLERANCE);
 
   const wanted = codec.decode(outputs, true, ['probabilities']).tensors!;
-  assert.deepEqual(wanted.map((t) => t.name), ['probabilities']);
+  assert.deepEqual(
+    wanted.map((t) => t.name),
+    ['probabilities'],
+  );
 });

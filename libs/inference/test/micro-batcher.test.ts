@@ -221,7 +221,11 @@ test('a poison job among 9 good ones fails alone with INFERENCE_FAILED while the
   for (const r of splits) assert.ok(r.id.startsWith(`${first!.id}.`), `${r.id} is a part of ${first!.id}`);
   const succeeded = splits.filter((r) => !r.error);
   const failedAlone = splits.filter((r) => r.error && r.jobs === 1);
-  assert.equal(succeeded.reduce((n, r) => n + r.jobs, 0), 9, 'the 9 good jobs ran in split batches');
+  assert.equal(
+    succeeded.reduce((n, r) => n + r.jobs, 0),
+    9,
+    'the 9 good jobs ran in split batches',
+  );
   assert.equal(failedAlone.length, 1, 'one single-job batch failed: the poison');
   assert.equal(failedAlone[0]!.error!.code, 'INFERENCE_FAILED');
   assert.equal(spy.calls.length, records.length, 'one record per runner call');
@@ -315,7 +319,10 @@ test('drain flushes waiting jobs by drain, resolves after the batches in flight 
   assert.equal(events.at(-1), 'drained', 'drain resolved after every job settled');
 
   const results = await Promise.all(pending);
-  assert.deepEqual(results.map((r) => r.batch.reason), ['full', 'full', 'drain']);
+  assert.deepEqual(
+    results.map((r) => r.batch.reason),
+    ['full', 'full', 'drain'],
+  );
   results.forEach((result, i) => assertOwnRows(result, jobs[i]!, `jobs[${i}]`));
   assert.deepEqual(spy.calls, [[[2, 32]], [[3, 32]]]);
 
@@ -354,7 +361,10 @@ test('bulk chunks never take every slot: one stays free for real-time jobs', asy
 
   assert.equal(spy.maxActive, 2);
   // The real-time job went out second: after the first chunk, not behind the other three.
-  assert.deepEqual(spy.calls.map((dims) => dims[0]![0]), [256, 1, 256, 256, 256]);
+  assert.deepEqual(
+    spy.calls.map((dims) => dims[0]![0]),
+    [256, 1, 256, 256, 256],
+  );
   assert.deepEqual(records.filter((r) => r.reason === 'bulk').length, 4);
   chunks.forEach((c, i) => assertOwnRows(results[i]!, c, `chunk ${i}`));
   assertOwnRows(results[4]!, realtime, 'real-time job');

@@ -149,9 +149,18 @@ test('run on a stacked batch of a tree ensemble classifier gives the reference l
 test('run with a list of output names returns only those outputs', async () => {
   const rows = 4;
   const input = randomRows(rows, 10, 104);
-  const reply = await pool.run({ key: 'forest@1', path: paths.forest, inputs: [floatInput('input', input.slice(), rows)], outputs: ['probabilities'], fixedBatch: null });
+  const reply = await pool.run({
+    key: 'forest@1',
+    path: paths.forest,
+    inputs: [floatInput('input', input.slice(), rows)],
+    outputs: ['probabilities'],
+    fixedBatch: null,
+  });
   assert.ok(reply.ok);
-  assert.deepEqual(reply.outputs.map((o) => o.name), ['probabilities']);
+  assert.deepEqual(
+    reply.outputs.map((o) => o.name),
+    ['probabilities'],
+  );
   assertClose(reply.outputs[0]!.data, floatRef(forest.reference(input, rows), 'probabilities'), 'probabilities');
 });
 

@@ -3,16 +3,7 @@
  *
  * @module
  */
-import {
-  assertInputSize,
-  assertPositiveInt,
-  attrInt,
-  batchDim,
-  encodeModel,
-  floatInitializer,
-  node,
-  tensorValueInfo,
-} from './graph.js';
+import { assertInputSize, assertPositiveInt, attrInt, batchDim, encodeModel, floatInitializer, node, tensorValueInfo } from './graph.js';
 import { denseForward, drawDenseLayers } from './mlp.js';
 import type { BatchOption, BuiltModel } from './types.js';
 

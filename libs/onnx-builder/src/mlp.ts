@@ -3,16 +3,7 @@
  *
  * @module
  */
-import {
-  assertInputSize,
-  assertPositiveInt,
-  attrInt,
-  batchDim,
-  encodeModel,
-  floatInitializer,
-  node,
-  tensorValueInfo,
-} from './graph.js';
+import { assertInputSize, assertPositiveInt, attrInt, batchDim, encodeModel, floatInitializer, node, tensorValueInfo } from './graph.js';
 import type { onnx } from 'onnx-proto';
 import { fillUniform, seededRandom } from './random.js';
 import type { BatchOption, BuiltModel } from './types.js';

@@ -72,14 +72,7 @@ interface Forest {
 }
 
 /** Draws a forest; per tree all split nodes (feature, then threshold) in order, then all leaf values. */
-function drawForest(
-  next: () => number,
-  features: number,
-  trees: number,
-  depth: number,
-  width: number,
-  leafScale: number,
-): Forest {
+function drawForest(next: () => number, features: number, trees: number, depth: number, width: number, leafScale: number): Forest {
   const splits = 2 ** depth - 1;
   const leaves = 2 ** depth;
   const feature = new Int32Array(trees * splits);

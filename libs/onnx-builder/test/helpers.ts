@@ -26,12 +26,7 @@ export function openSession(model: BuiltModel): Promise<ort.InferenceSession> {
 }
 
 /** Runs `rows` rows through the session, feeding the model's single input. */
-export async function run(
-  session: ort.InferenceSession,
-  model: BuiltModel,
-  input: Float32Array,
-  rows: number,
-): Promise<ort.InferenceSession.OnnxValueMapType> {
+export async function run(session: ort.InferenceSession, model: BuiltModel, input: Float32Array, rows: number): Promise<ort.InferenceSession.OnnxValueMapType> {
   const spec = model.inputs[0];
   assert.ok(spec, 'the model has an input');
   return session.run({ [spec.name]: new ort.Tensor('float32', input, [rows, featureCount(model)]) });
@@ -73,8 +68,14 @@ export function int64Ref(values: Record<string, Float32Array | BigInt64Array>, n
  * model's declared `inputs`/`outputs`.
  */
 export function assertSignature(session: ort.InferenceSession, model: BuiltModel): void {
-  assert.deepEqual(session.inputNames, model.inputs.map((i) => i.name));
-  assert.deepEqual(session.outputNames, model.outputs.map((o) => o.name));
+  assert.deepEqual(
+    session.inputNames,
+    model.inputs.map((i) => i.name),
+  );
+  assert.deepEqual(
+    session.outputNames,
+    model.outputs.map((o) => o.name),
+  );
   const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>
     meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] }));
   assert.deepEqual(describe(session.inputMetadata), model.inputs);

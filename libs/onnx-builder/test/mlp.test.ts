@@ -2,19 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildMlp, REFERENCE_MODELS } from '../src/index.js';
 import { decodeModel } from '../src/graph.js';
-import {
-  assertClose,
-  asFloat32,
-  assertSignature,
-  BATCHES,
-  floatRef,
-  openSession,
-  outputData,
-  randomRows,
-  rowSums,
-  run,
-  TOLERANCE,
-} from './helpers.js';
+import { assertClose, asFloat32, assertSignature, BATCHES, floatRef, openSession, outputData, randomRows, rowSums, run, TOLERANCE } from './helpers.js';
 
 test('the small reference MLP loads in onnxruntime with the declared input and output names, types and shapes', async () => {
   const model = buildMlp(REFERENCE_MODELS.small);
@@ -67,14 +55,23 @@ test('an MLP without a softmax head outputs raw values named output that match t
     const actual = outputData(await run(session, model, input, rows), 'output');
     const expected = floatRef(model.reference(input, rows), 'output');
     assertClose(asFloat32(actual), expected, TOLERANCE, `logits (${rows} rows)`);
-    assert.ok(rowSums(expected, rows, 4).some((s) => Math.abs(s - 1) > 1e-3), 'raw outputs are not normalised');
+    assert.ok(
+      rowSums(expected, rows, 4).some((s) => Math.abs(s - 1) > 1e-3),
+      'raw outputs are not normalised',
+    );
   }
 });
 
 test('custom input and output names are used in the graph', async () => {
   const model = buildMlp({ layers: [3, 2], inputName: 'features', outputName: 'scores' });
-  assert.deepEqual(model.inputs.map((i) => i.name), ['features']);
-  assert.deepEqual(model.outputs.map((o) => o.name), ['scores']);
+  assert.deepEqual(
+    model.inputs.map((i) => i.name),
+    ['features'],
+  );
+  assert.deepEqual(
+    model.outputs.map((o) => o.name),
+    ['scores'],
+  );
   assertSignature(await openSession(model), model);
 });
 

@@ -35,10 +35,16 @@ test('a tree ensemble classifier declares an int64 label and float probabilities
   ]);
   assertSignature(await openSession(model), model);
   const decoded = decodeModel(model.bytes);
-  assert.deepEqual((decoded.graph?.node ?? []).map((n) => `${n.domain}:${n.opType}`), ['ai.onnx.ml:TreeEnsembleClassifier']);
+  assert.deepEqual(
+    (decoded.graph?.node ?? []).map((n) => `${n.domain}:${n.opType}`),
+    ['ai.onnx.ml:TreeEnsembleClassifier'],
+  );
   assert.deepEqual(
     decoded.opsetImport.map((o) => [o.domain, Number(o.version)]),
-    [['', 17], ['ai.onnx.ml', 3]],
+    [
+      ['', 17],
+      ['ai.onnx.ml', 3],
+    ],
   );
 });
 
@@ -76,7 +82,10 @@ test('a 2-class classifier keeps a negative leaf score so onnxruntime labels by 
     const node = decodeModel(model.bytes).graph?.node?.[0];
     const weights = node?.attribute?.find((a) => a.name === 'class_weights')?.floats ?? [];
     assert.equal(weights.length, 2, 'one class-1 score per leaf');
-    assert.ok(weights.some((w) => w < 0), `seed ${seed}: some leaf score is negative`);
+    assert.ok(
+      weights.some((w) => w < 0),
+      `seed ${seed}: some leaf score is negative`,
+    );
     const session = await openSession(model);
     const rows = 40;
     const input = randomRows(rows, 2, seed);

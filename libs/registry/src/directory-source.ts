@@ -26,7 +26,10 @@ export class DirectoryModelSource implements ModelSource {
       if (err.code === 'ENOENT') throw new ScoreqError('CONFIG_INVALID', `models directory ${this.dir} does not exist (SCOREQ_MODELS_DIR)`);
       throw err;
     });
-    return entries.filter((e) => e.isDirectory() && isModelName(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && isModelName(e.name))
+      .map((e) => e.name)
+      .sort();
   }
 
   async getModel(name: string): Promise<SourceModel | null> {

@@ -60,7 +60,10 @@ export class RegistryModelSource implements ModelSource {
    */
   watch(onChange: (model: string) => void): Promise<() => Promise<void>> {
     const resync = (): void => {
-      this.listModels().then((names) => names.forEach(onChange), (err: Error) => this.onWatchError?.(err));
+      this.listModels().then(
+        (names) => names.forEach(onChange),
+        (err: Error) => this.onWatchError?.(err),
+      );
     };
     return subscribeModelEvents(this.options.redis, this.options.prefix, (event) => onChange(event.model), this.onWatchError, resync);
   }

@@ -1,16 +1,6 @@
 import type { QueueEvents, RedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  base64ToFloat32,
-  chunkJobId,
-  float32ToBase64,
-  isErrorCode,
-  keys,
-  now,
-  type ChunkJobData,
-  type ChunkResult,
-  type ErrorInfo,
-} from '@scoreq/contracts';
+import { base64ToFloat32, chunkJobId, float32ToBase64, isErrorCode, keys, now, type ChunkJobData, type ChunkResult, type ErrorInfo } from '@scoreq/contracts';
 import { CHUNK_JOB_NAME, createBulkEvents, createBulkQueue, type BulkQueue } from './bullmq-factory.js';
 import type { Chunk } from './chunker.js';
 import type { ChunkOutcome } from './ordered-writer.js';

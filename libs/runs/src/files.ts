@@ -15,10 +15,16 @@ export async function openRunFile(path: string, field: string, resumeAt: number 
   try {
     size = (await stat(path)).size;
   } catch {
-    throw new ScoreqError('INVALID_OPTION', `cannot resume: the ${field} file ${path} is gone (it held ${resumeAt} bytes); start a new run with another --id`, { field });
+    throw new ScoreqError('INVALID_OPTION', `cannot resume: the ${field} file ${path} is gone (it held ${resumeAt} bytes); start a new run with another --id`, {
+      field,
+    });
   }
   if (size < resumeAt) {
-    throw new ScoreqError('INVALID_OPTION', `cannot resume: the ${field} file ${path} has ${size} bytes, fewer than the ${resumeAt} recorded; start a new run with another --id`, { field });
+    throw new ScoreqError(
+      'INVALID_OPTION',
+      `cannot resume: the ${field} file ${path} has ${size} bytes, fewer than the ${resumeAt} recorded; start a new run with another --id`,
+      { field },
+    );
   }
   const file = await openOrExplain(path, field, 'r+');
   await file.truncate(resumeAt);

@@ -134,7 +134,8 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object');
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw invalid(key, `is not an option (known: ${[...KNOWN].join(', ')})`);
   const o = options;
-  if (typeof o.connection !== 'string' && (typeof o.connection !== 'object' || o.connection === null)) throw invalid('connection', 'must be a Redis URL or ioredis options');
+  if (typeof o.connection !== 'string' && (typeof o.connection !== 'object' || o.connection === null))
+    throw invalid('connection', 'must be a Redis URL or ioredis options');
   const prefix = o.prefix ?? RUN_DEFAULTS.prefix;
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) throw invalid('prefix', `must be 1-64 of [A-Za-z0-9_{}-], got ${JSON.stringify(prefix)}`);
   const { model, versionRef } = parseModelRef(o.model, o.version);
@@ -155,7 +156,8 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   if (new Set(passThrough).size !== passThrough.length) throw invalid('passThrough', 'names a column twice');
   if (o.callbackUrl !== undefined && !isHttpUrl(o.callbackUrl)) throw invalid('callbackUrl', `must be an http(s) URL, got ${JSON.stringify(o.callbackUrl)}`);
   const maxRejectRate = o.maxRejectRate ?? RUN_DEFAULTS.maxRejectRate;
-  if (typeof maxRejectRate !== 'number' || !(maxRejectRate >= 0 && maxRejectRate <= 1)) throw invalid('maxRejectRate', `must be a share from 0 to 1, got ${String(maxRejectRate)}`);
+  if (typeof maxRejectRate !== 'number' || !(maxRejectRate >= 0 && maxRejectRate <= 1))
+    throw invalid('maxRejectRate', `must be a share from 0 to 1, got ${String(maxRejectRate)}`);
   for (const fn of ['onProgress', 'onError'] as const) if (o[fn] !== undefined && typeof o[fn] !== 'function') throw invalid(fn, 'must be a function');
   return Object.freeze({
     connection: o.connection,

@@ -79,7 +79,8 @@ export class OrderedWriter {
   expect(chunk: PendingChunk): void {
     this.check();
     if (chunk.index !== this.expected) throw new ScoreqError('INTERNAL', `chunk ${chunk.index} expected out of order (next is ${this.expected})`);
-    if (this.outstanding >= this.options.window) throw new ScoreqError('INTERNAL', `chunk ${chunk.index} expected with the window of ${this.options.window} full`);
+    if (this.outstanding >= this.options.window)
+      throw new ScoreqError('INTERNAL', `chunk ${chunk.index} expected with the window of ${this.options.window} full`);
     this.slots.set(chunk.index, { chunk, outcome: undefined });
     this.expected++;
   }

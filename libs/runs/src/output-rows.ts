@@ -41,7 +41,10 @@ export class OutputRows {
           : this.kind === 'regression'
             ? c === 'value'
             : c === 'outputs' || c === this.outputName || c.startsWith(`${this.outputName}_`);
-      if (clash) throw new ScoreqError('INVALID_OPTION', `pass-through column '${c}' clashes with a prediction column of the output; rename it in the input`, { field: 'passThrough' });
+      if (clash)
+        throw new ScoreqError('INVALID_OPTION', `pass-through column '${c}' clashes with a prediction column of the output; rename it in the input`, {
+          field: 'passThrough',
+        });
     }
   }
 

@@ -109,7 +109,10 @@ export class CsvRowEncoder implements RowEncoder<CsvFields> {
     }
     this.passColumns = passThrough.map((c) => {
       const i = index.get(c);
-      if (i === undefined) throw new ScoreqError('INVALID_OPTION', `pass-through column '${c}' is not in the input's header (columns: ${header.join(', ')})`, { field: 'passThrough' });
+      if (i === undefined)
+        throw new ScoreqError('INVALID_OPTION', `pass-through column '${c}' is not in the input's header (columns: ${header.join(', ')})`, {
+          field: 'passThrough',
+        });
       return i;
     });
     this.complete = features.every((f) => index.has(f.name));

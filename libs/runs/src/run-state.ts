@@ -24,7 +24,10 @@ export class RunStateStore {
   private readonly key: (id: string) => string;
   private readonly chunkKey: (jobId: string) => string;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.key = keys(prefix).run;
     this.chunkKey = keys(prefix).chunkResult;
   }

@@ -48,7 +48,8 @@ export interface RunHandle {
  */
 export async function startRun(options: RunOptions): Promise<RunHandle> {
   const o = resolveRunOptions(options);
-  const redis = typeof o.connection === 'string' ? new Redis(o.connection, { maxRetriesPerRequest: 3 }) : new Redis({ ...o.connection, maxRetriesPerRequest: 3 });
+  const redis =
+    typeof o.connection === 'string' ? new Redis(o.connection, { maxRetriesPerRequest: 3 }) : new Redis({ ...o.connection, maxRetriesPerRequest: 3 });
   redis.on('error', o.onError);
   const client = new ScoringClient({ connection: redis, prefix: o.prefix, onError: o.onError });
   const closers: (() => Promise<unknown>)[] = [() => client.close(), () => redis.quit().catch(() => redis.disconnect())];
@@ -72,7 +73,8 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
     let state: RunState;
     let version: ModelVersionRecord;
     if (existing) {
-      if (existing.status !== 'running' && existing.status !== 'failed') throw new ScoreqError('INVALID_OPTION', `run ${id} is ${existing.status}`, { field: 'id' });
+      if (existing.status !== 'running' && existing.status !== 'failed')
+        throw new ScoreqError('INVALID_OPTION', `run ${id} is ${existing.status}`, { field: 'id' });
       assertSameRun(existing, o);
       version = await client.runs.modelVersion(o.model, existing.version);
       const at = Math.round(now());
@@ -92,7 +94,8 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
     } else {
       version = await client.runs.modelVersion(o.model, o.versionRef);
       state = freshState(id, o, version.version, producer, o.input === '-' ? undefined : await inputSize(o.input));
-      if (!(await store.create(state))) throw new ScoreqError('INVALID_OPTION', `run ${id} was created by another process meanwhile; use another --id`, { field: 'id' });
+      if (!(await store.create(state)))
+        throw new ScoreqError('INVALID_OPTION', `run ${id} was created by another process meanwhile; use another --id`, { field: 'id' });
     }
     const resumed = existing !== null;
     const shape = modelShape(version);
@@ -229,9 +232,13 @@ function assertSameRun(s: RunState, o: ResolvedRunOptions): void {
   if (o.versionRef !== undefined) same.push(['version', s.versionRef, o.versionRef]);
   for (const [field, was, now] of same) {
     if (was !== now) {
-      throw new ScoreqError('INVALID_OPTION', `run ${s.id} was started with ${field} ${JSON.stringify(was)}, not ${JSON.stringify(now)}: resume it with the same options, or use another --id`, {
-        field,
-      });
+      throw new ScoreqError(
+        'INVALID_OPTION',
+        `run ${s.id} was started with ${field} ${JSON.stringify(was)}, not ${JSON.stringify(now)}: resume it with the same options, or use another --id`,
+        {
+          field,
+        },
+      );
     }
   }
 }
@@ -247,9 +254,13 @@ interface ModelShape {
 function modelShape(version: ModelVersionRecord): ModelShape {
   const features = featureSpecs(version.metadata);
   if (features.length === 0) {
-    throw new ScoreqError('INVALID_INPUT', `model version ${version.version} has no feature names in its metadata: a run needs them to read its input's columns`, {
-      field: 'model',
-    });
+    throw new ScoreqError(
+      'INVALID_INPUT',
+      `model version ${version.version} has no feature names in its metadata: a run needs them to read its input's columns`,
+      {
+        field: 'model',
+      },
+    );
   }
   featureWidth(version);
   const main = mainOutput(version);
@@ -262,9 +273,17 @@ interface OpenedInput {
   encoder: RowEncoder<unknown>;
 }
 
-async function openInput(source: AsyncIterable<Buffer | string>, o: ResolvedRunOptions, version: ModelVersionRecord, features: ModelShape['features']): Promise<OpenedInput> {
+async function openInput(
+  source: AsyncIterable<Buffer | string>,
+  o: ResolvedRunOptions,
+  version: ModelVersionRecord,
+  features: ModelShape['features'],
+): Promise<OpenedInput> {
   if (o.inputFormat === 'jsonl') {
-    return { batches: readJsonl(source, { maxLineLength: o.maxLineLength }), encoder: new JsonRowEncoder(features, version, o.passThrough) as RowEncoder<unknown> };
+    return {
+      batches: readJsonl(source, { maxLineLength: o.maxLineLength }),
+      encoder: new JsonRowEncoder(features, version, o.passThrough) as RowEncoder<unknown>,
+    };
   }
   const csv = await openCsv(source, { maxLineLength: o.maxLineLength });
   return { batches: csv.batches, encoder: new CsvRowEncoder(csv.columns, features, version, o.passThrough) as RowEncoder<unknown> };

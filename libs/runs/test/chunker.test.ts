@@ -7,7 +7,12 @@ import { cellValue, decimalAt, decimalEnd } from '../src/cells.js';
 import { seeded, versionRecord } from './helpers.js';
 
 const metadata: ModelMetadata = {
-  features: [{ name: 'age', scale: { mean: 40, std: 10 } }, { name: 'plan', categories: { basic: 0, pro: 1, '7': 9 } }, { name: 'visits', default: 3 }, 'tenure'],
+  features: [
+    { name: 'age', scale: { mean: 40, std: 10 } },
+    { name: 'plan', categories: { basic: 0, pro: 1, '7': 9 } },
+    { name: 'visits', default: 3 },
+    'tenure',
+  ],
 };
 const record = versionRecord(metadata);
 const features = featureSpecs(metadata);
@@ -96,7 +101,10 @@ test('the JSONL encoder picks features by name, ignores other keys, and keeps pa
   assert.equal(encoder.encode({ id: 7, age: 50, plan: 'basic', tenure: 1, meta: { a: 1 }, extra: 'x' }, out, 0, pass), undefined);
   assert.deepEqual([...out], [1, 0, 3, 1]);
   assert.deepEqual(pass, [7, { a: 1 }]);
-  assert.deepEqual(encoder.encode({ age: 50, plan: 'basic', tenure: [1] }, out, 0, pass), { field: 'tenure', reason: 'tenure must be a number, got object [1]' });
+  assert.deepEqual(encoder.encode({ age: 50, plan: 'basic', tenure: [1] }, out, 0, pass), {
+    field: 'tenure',
+    reason: 'tenure must be a number, got object [1]',
+  });
   assert.equal(pass.length, 2);
 });
 
@@ -119,7 +127,14 @@ test('chunks hold chunkRows valid rows; bad rows become rejects of the chunk bei
   if (last) chunks.push(last);
   assert.equal(chunks.length, 2);
   assert.deepEqual(
-    chunks.map((c) => ({ index: c.index, rows: c.rows, pass: c.passThrough, lines: [...c.lines], rejects: c.rejects.map((r) => [r.line, r.field]), inputPos: c.inputPos })),
+    chunks.map((c) => ({
+      index: c.index,
+      rows: c.rows,
+      pass: c.passThrough,
+      lines: [...c.lines],
+      rejects: c.rejects.map((r) => [r.line, r.field]),
+      inputPos: c.inputPos,
+    })),
     [
       { index: 0, rows: 2, pass: ['a', 'c'], lines: [2, 4], rejects: [[3, 'age']], inputPos: 40 },
       { index: 1, rows: 1, pass: ['d'], lines: [6], rejects: [[5, undefined]], inputPos: 99 },

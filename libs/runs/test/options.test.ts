@@ -42,20 +42,50 @@ const refusals: [string, Partial<RunOptions> & Record<string, unknown>, RegExp][
 ];
 for (const [what, change, message] of refusals) {
   test(`${what} is refused with INVALID_OPTION naming it`, () => {
-    assert.throws(() => resolveRunOptions({ ...base, ...change } as RunOptions), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'INVALID_OPTION');
-      assert.match(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => resolveRunOptions({ ...base, ...change } as RunOptions),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_OPTION');
+        assert.match(err.message, message);
+        return true;
+      },
+    );
   });
 }
 
 test('progress lines say rows, share, rate, ETA and bad rows, estimating the total from the bytes read', () => {
   const state: RunState = {
-    id: 'r1', model: 'churn', versionRef: 'production', version: '1', input: '/in.csv', inputFormat: 'csv', output: '/out.csv', outputFormat: 'csv',
-    rejects: '/out.csv.rejects.csv', chunkRows: 100, window: 4, passThrough: [], status: 'running', startedAt: 0, finishedAt: undefined, total: undefined,
-    done: 390, failed: 0, rejected: 10, writtenChunks: 4, enqueuedChunks: 8, outputBytes: 1, rejectsBytes: 1, inputBytes: 1_000, inputPos: 100,
-    callbackUrl: undefined, error: undefined, heartbeatAt: 9_000, producer: 'h:1', sessionStartedAt: 0, sessionStartRows: 0,
+    id: 'r1',
+    model: 'churn',
+    versionRef: 'production',
+    version: '1',
+    input: '/in.csv',
+    inputFormat: 'csv',
+    output: '/out.csv',
+    outputFormat: 'csv',
+    rejects: '/out.csv.rejects.csv',
+    chunkRows: 100,
+    window: 4,
+    passThrough: [],
+    status: 'running',
+    startedAt: 0,
+    finishedAt: undefined,
+    total: undefined,
+    done: 390,
+    failed: 0,
+    rejected: 10,
+    writtenChunks: 4,
+    enqueuedChunks: 8,
+    outputBytes: 1,
+    rejectsBytes: 1,
+    inputBytes: 1_000,
+    inputPos: 100,
+    callbackUrl: undefined,
+    error: undefined,
+    heartbeatAt: 9_000,
+    producer: 'h:1',
+    sessionStartedAt: 0,
+    sessionStartRows: 0,
   };
   const info = describeRun(state, 10_000);
   assert.equal(info.expectedTotal, 4_000);

@@ -58,7 +58,15 @@ test('chunks settled out of order are written in input order, and the window bou
   await room;
   await writer.idle();
   assert.deepEqual(written, [1, 2, 3]);
-  assert.deepEqual(writer.written, { writtenChunks: 3, outputBytes: writer.written.outputBytes, rejectsBytes: writer.written.rejectsBytes, done: 4, failed: 2, rejected: 1, inputPos: 200 });
+  assert.deepEqual(writer.written, {
+    writtenChunks: 3,
+    outputBytes: writer.written.outputBytes,
+    rejectsBytes: writer.written.rejectsBytes,
+    done: 4,
+    failed: 2,
+    rejected: 1,
+    inputPos: 200,
+  });
   await f.output.close();
   await f.rejects.close();
   const out = await readFile(f.paths[0], 'utf8');
@@ -111,13 +119,24 @@ test('a writer resumed from a recorded position writes the same bytes as one tha
 
 test('an output with no scored row still gets its CSV header when the width is known; JSONL rows mirror job results', async () => {
   const f = await files('empty');
-  const writer = new OrderedWriter({ window: 1, start: start(), output: f.output, rejects: f.rejects, rows: classifier, width: 2, onWritten: async () => undefined });
+  const writer = new OrderedWriter({
+    window: 1,
+    start: start(),
+    output: f.output,
+    rejects: f.rejects,
+    rows: classifier,
+    width: 2,
+    onWritten: async () => undefined,
+  });
   await writer.finish();
   await f.output.close();
   await f.rejects.close();
   assert.equal(await readFile(f.paths[0], 'utf8'), 'id,label,score,score_no,"score_yes, sure"\n');
   const jsonl = new OutputRows('jsonl', { output: { kind: 'classification', labels: ['no', 'yes'] } }, 'probabilities', ['id', 'k']);
-  assert.equal(jsonl.format([1, 'a"b'], Float32Array.of(0.25, 0.75), 2, 1), '{"id":1,"k":"a\\"b","label":"yes","score":0.75,"scores":{"no":0.25,"yes":0.75}}\n');
+  assert.equal(
+    jsonl.format([1, 'a"b'], Float32Array.of(0.25, 0.75), 2, 1),
+    '{"id":1,"k":"a\\"b","label":"yes","score":0.75,"scores":{"no":0.25,"yes":0.75}}\n',
+  );
   const raw = new OutputRows('csv', {}, 'logits', []);
   assert.equal(raw.header(3), 'logits_0,logits_1,logits_2\n');
   assert.equal(raw.format([], Float32Array.of(1, -2.5, 1e-7), 3, 1), `1,-2.5,${formatNumber(Math.fround(1e-7))}\n`);
@@ -141,7 +160,7 @@ test("a classifier's CSV rows are the same whether made on the fast path or thro
   // Duplicate labels keep the generic path, which collapses them like formatRow's scores object.
   const generic = new OutputRows('csv', { output: { kind: 'classification', labels: [...labels, 'a'] } }, 'p', ['id']);
   let seed = 1;
-  const next = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const next = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647;
   for (let i = 0; i < 500; i++) {
     const v = Float32Array.from({ length: 3 }, () => (i % 7 === 0 ? 0.25 : next()));
     const viaFormatRow = (() => {

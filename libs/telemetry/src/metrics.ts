@@ -12,14 +12,10 @@ export type { PoolStats, QueueDepth };
  * under one), so the buckets are dense around milliseconds and sparse up to 30 s, where
  * only stuck jobs land.
  */
-export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-]);
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
 
 /** Buckets of the rows-per-batch histogram: powers of two from 1 to 8192 rows. */
-export const BATCH_ROWS_BUCKETS: readonly number[] = Object.freeze([
-  1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
-]);
+export const BATCH_ROWS_BUCKETS: readonly number[] = Object.freeze([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]);
 
 /** Value of the `outcome` label of `scoreq_jobs_total`. */
 export type JobOutcome = 'completed' | 'failed' | 'cancelled';
@@ -155,11 +151,23 @@ export function createMetrics(opts: MetricsOptions = {}): ScoreqMetrics {
       buckets: [...BATCH_ROWS_BUCKETS],
       registers,
     }),
-    queueWait: latency('scoreq_queue_wait_seconds', 'Seconds from a job being enqueued to this worker receiving it (queue backlog; includes clock skew between producer and worker).', ['model'] as const),
-    batchWait: latency('scoreq_batch_wait_seconds', 'Seconds from a job being received to its batch being dispatched to the pool (time spent filling the batch).', ['model'] as const),
-    poolWait: latency('scoreq_pool_wait_seconds', 'Seconds from a batch being dispatched to the pool to inference starting in a thread (all threads busy).', ['model'] as const),
+    queueWait: latency(
+      'scoreq_queue_wait_seconds',
+      'Seconds from a job being enqueued to this worker receiving it (queue backlog; includes clock skew between producer and worker).',
+      ['model'] as const,
+    ),
+    batchWait: latency(
+      'scoreq_batch_wait_seconds',
+      'Seconds from a job being received to its batch being dispatched to the pool (time spent filling the batch).',
+      ['model'] as const,
+    ),
+    poolWait: latency('scoreq_pool_wait_seconds', 'Seconds from a batch being dispatched to the pool to inference starting in a thread (all threads busy).', [
+      'model',
+    ] as const),
     inference: latency('scoreq_inference_seconds', "Seconds one batch's execution took in a pool thread.", ['model', 'version'] as const),
-    jobLatency: latency('scoreq_job_latency_seconds', 'Seconds from a job being enqueued to its result being stored (end-to-end latency seen by clients).', ['model'] as const),
+    jobLatency: latency('scoreq_job_latency_seconds', 'Seconds from a job being enqueued to its result being stored (end-to-end latency seen by clients).', [
+      'model',
+    ] as const),
     webhookDeliveries: new Counter({
       name: 'scoreq_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome.',

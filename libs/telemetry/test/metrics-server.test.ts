@@ -69,7 +69,13 @@ test('GET /healthz answers 503 failing when the health check throws', async (t) 
 test('other paths and methods answer 404, and a query string does not hide a path', async (t) => {
   const server = await start(t);
 
-  for (const [method, path] of [['GET', '/'], ['GET', '/metricsx'], ['GET', '/health'], ['POST', '/metrics'], ['DELETE', '/healthz']] as const) {
+  for (const [method, path] of [
+    ['GET', '/'],
+    ['GET', '/metricsx'],
+    ['GET', '/health'],
+    ['POST', '/metrics'],
+    ['DELETE', '/healthz'],
+  ] as const) {
     const res = await fetch(`${server.url}${path}`, { method });
     assert.equal(res.status, 404, `${method} ${path}`);
     await res.arrayBuffer();

@@ -142,7 +142,9 @@ async function demo(
 
   const plan = planDemo(models, jobs);
   print('scoreq demo');
-  print(`  redis    ${redactUrl(redis.url)} (${redis.started ? `started for this demo, pid ${String(redis.pid)}` : 'already running; demo keys are removed at the end'})`);
+  print(
+    `  redis    ${redactUrl(redis.url)} (${redis.started ? `started for this demo, pid ${String(redis.pid)}` : 'already running; demo keys are removed at the end'})`,
+  );
   print(`  models   ${models.map((m) => `${m.name} v${DEMO_VERSION}`).join(', ')} pushed to the registry and promoted to production (bytes in ${dir})`);
   print(`  worker   serving ${worker.models.join(', ')}${worker.metricsUrl ? `; metrics at ${worker.metricsUrl}` : ''}`);
   print(`  jobs     ${plan.singleRowJobs} single-row + ${plan.multiRowJobs} multi-row, key prefix ${prefix}`);
@@ -151,7 +153,14 @@ async function demo(
   const { scored, elapsedMs } = await scoreAll(client, plan);
   print(sampleTable(scored));
   print('');
-  print(formatSummary(summarize(scored.map((s) => s.result), elapsedMs)));
+  print(
+    formatSummary(
+      summarize(
+        scored.map((s) => s.result),
+        elapsedMs,
+      ),
+    ),
+  );
 }
 
 /**
@@ -188,7 +197,7 @@ async function scoreAll(client: ScoringClient, plan: DemoPlan): Promise<{ scored
 /** Five results to look at: two single-row jobs per model, then a multi-row one. */
 function sampleTable(scored: readonly Scored[]): string {
   const pick = (model: string, multi: boolean, n: number): Scored[] =>
-    scored.filter((s) => s.model === model && ((s.result.rows?.length ?? 0) > 1) === multi).slice(0, n);
+    scored.filter((s) => s.model === model && (s.result.rows?.length ?? 0) > 1 === multi).slice(0, n);
   const sample = [...pick('churn', false, 2), ...pick('risk', false, 2), ...pick('churn', true, 1)];
   return formatTable(
     ['job id', 'model', 'version', 'rows', 'label', 'score', 'batch rows', 'total ms'],

@@ -39,7 +39,8 @@ const DEFAULT_IO: RunIo = { print: (line) => void process.stdout.write(`${line}\
 /** Commander's strings → {@link RunOptions} (without connection); values are checked by startRun. */
 export function runOptions(opts: RunCommandOptions): Omit<RunOptions, 'connection'> {
   for (const name of ['model', 'input', 'output'] as const) {
-    if (opts[name] === undefined) throw new ScoreqError('INVALID_OPTION', `--${name} is required (scoreq run --model <name[@version]> --input <file|-> --output <file>)`, { option: name });
+    if (opts[name] === undefined)
+      throw new ScoreqError('INVALID_OPTION', `--${name} is required (scoreq run --model <name[@version]> --input <file|-> --output <file>)`, { option: name });
   }
   const options: Omit<RunOptions, 'connection'> = { model: opts.model!, input: opts.input!, output: opts.output! };
   if (opts.id !== undefined) options.id = opts.id;
@@ -88,7 +89,9 @@ export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO):
 /** Prints a finished run's summary; throws (exit 1) unless it completed. */
 function report(info: RunInfo, io: RunIo): void {
   if (info.status === 'running') {
-    throw new ScoreqError('CANCELLED', `run ${info.id} interrupted after ${info.processed} rows; it is resumable: run the same command with --id ${info.id}`, { id: info.id });
+    throw new ScoreqError('CANCELLED', `run ${info.id} interrupted after ${info.processed} rows; it is resumable: run the same command with --id ${info.id}`, {
+      id: info.id,
+    });
   }
   if (info.status === 'completed') {
     io.print(`run ${info.id} completed: ${info.done} rows scored, ${info.rejected} rejected, ${info.failed} failed → ${info.output}`);
@@ -120,7 +123,8 @@ export function runStatus(id: string, opts: { json?: boolean }, io: RunIo = DEFA
     }
     io.print(describeProgress(info));
     io.print(`  model ${info.model} version ${info.version} (${info.versionRef}); ${info.input} → ${info.output}; rejects ${info.rejects}`);
-    if (info.status === 'running' && !info.producerAlive) io.print('  its producer has stopped (killed or interrupted): run the same `scoreq run` command with --id to resume it');
+    if (info.status === 'running' && !info.producerAlive)
+      io.print('  its producer has stopped (killed or interrupted): run the same `scoreq run` command with --id to resume it');
     if (info.error) io.print(`  error [${info.error.code}]: ${info.error.message}`);
   });
 }
@@ -152,7 +156,7 @@ export function registerRun(program: Command): void {
   const run = program
     .command('run')
     .description(
-      'Score a CSV or JSONL file into a file through the model\'s bulk queue: streamed in binary chunks, output in input order, ' +
+      "Score a CSV or JSONL file into a file through the model's bulk queue: streamed in binary chunks, output in input order, " +
         'bad rows to a rejects file, resumable (the same command with the same --id continues where it stopped)',
     )
     .option('--model <name[@version]>', 'model, optionally with a version number or alias (default alias: production); pinned when the run starts')

@@ -58,7 +58,9 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('Serve models from the registry (or SCOREQ_MODELS_DIR with SCOREQ_MODEL_SOURCE=directory): consume score-<model> queues until SIGTERM/SIGINT, then drain and exit')
+    .description(
+      'Serve models from the registry (or SCOREQ_MODELS_DIR with SCOREQ_MODEL_SOURCE=directory): consume score-<model> queues until SIGTERM/SIGINT, then drain and exit',
+    )
     .option('--models <names>', 'comma-separated models to serve (default: every model of the source)')
     .action((options: WorkerCommandOptions) => runWorker(options));
 }

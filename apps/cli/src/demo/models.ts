@@ -82,7 +82,11 @@ function riskModel(): DemoModel {
  */
 export async function registerDemoModels(registry: ModelRegistry, models: DemoModel[]): Promise<void> {
   for (const model of models) {
-    const { version } = await registry.push(model.name, model.built.bytes, { metadata: model.metadata, author: 'scoreq demo', comment: model.metadata.description ?? '' });
+    const { version } = await registry.push(model.name, model.built.bytes, {
+      metadata: model.metadata,
+      author: 'scoreq demo',
+      comment: model.metadata.description ?? '',
+    });
     await registry.promote(model.name, version.version, { alias: 'production', by: 'scoreq demo', reason: 'demo start' });
   }
 }

@@ -200,11 +200,14 @@ export class MicroBatcher {
     if (this.timer && this.timerAt <= at) return;
     this.disarm();
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.pump();
-    }, Math.max(0, waitMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, waitMs),
+    );
   }
 
   private disarm(): void {

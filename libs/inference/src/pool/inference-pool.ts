@@ -51,9 +51,9 @@ export class InferencePool {
    * One load task per thread is sent at once; idle threads each take one.
    */
   async load(key: SessionKey, path: string): Promise<LoadReply> {
-    const replies = (await Promise.all(
-      Array.from({ length: this.threads }, () => this.piscina.run({ kind: 'load', key, path })),
-    )) as (LoadReply | FailedReply)[];
+    const replies = (await Promise.all(Array.from({ length: this.threads }, () => this.piscina.run({ kind: 'load', key, path })))) as (
+      LoadReply | FailedReply
+    )[];
     const failure = replies.find((r): r is FailedReply => !r.ok);
     if (failure) throw ScoreqError.fromInfo(failure.error);
     return replies[0] as LoadReply;

@@ -135,7 +135,14 @@ async function warmUp(s: ort.InferenceSession, signature: ModelSignature): Promi
   const feeds: Record<string, ort.Tensor> = {};
   for (const input of signature.inputs) {
     const dims = input.shape.map((d, axis) => (axis === 0 ? rows : typeof d === 'number' && d > 0 ? d : 1));
-    feeds[input.name] = new ort.Tensor(input.type, allocate(input.type, dims.reduce((a, b) => a * b, 1)), dims);
+    feeds[input.name] = new ort.Tensor(
+      input.type,
+      allocate(
+        input.type,
+        dims.reduce((a, b) => a * b, 1),
+      ),
+      dims,
+    );
   }
   await s.run(feeds);
 }

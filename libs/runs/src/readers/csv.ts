@@ -52,7 +52,8 @@ export async function openCsv(source: AsyncIterable<Buffer | string>, options: C
     for (const line of next.value.lines) records.push(line, rest);
     header = rest.shift();
   }
-  if (header.error !== undefined) throw new ScoreqError('INVALID_INPUT', `the CSV header (line ${header.line}) is unusable: ${header.error}`, { field: 'input' });
+  if (header.error !== undefined)
+    throw new ScoreqError('INVALID_INPUT', `the CSV header (line ${header.line}) is unusable: ${header.error}`, { field: 'input' });
   const columns = csvFieldsOf(header.fields).map((c) => c.trim());
   const seen = new Set<string>();
   for (const c of columns) {

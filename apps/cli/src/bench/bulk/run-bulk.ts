@@ -61,7 +61,9 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
     const outputWidth = spec.labels.length;
     const input = join(dir, 'input.csv');
     const inputBytes = await writeBulkCsv(input, model.features, rows, spec.seed);
-    ctx.progress(`${scenario}: ${rows} rows × ${width} features, ${(inputBytes / 2 ** 20).toFixed(0)} MB of CSV; chunks of ${spec.chunkRows} rows, window ${spec.window}`);
+    ctx.progress(
+      `${scenario}: ${rows} rows × ${width} features, ${(inputBytes / 2 ** 20).toFixed(0)} MB of CSV; chunks of ${spec.chunkRows} rows, window ${spec.window}`,
+    );
 
     const worker = startCliChild(['worker', '--models', model.name], {
       REDIS_URL: ctx.redisUrl,
@@ -94,9 +96,18 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
           baseline.push(await runRawBaseline(model.path, matrix!, width, spec.chunkRows, options.threads, options.threads));
           // The worker runs bulk chunks on all but one of its threads (one stays free for real-time jobs).
           bulkSlots.push(await runRawBaseline(model.path, matrix!, width, spec.chunkRows, options.threads, Math.max(1, options.threads - 1)));
-          ctx.progress(`${scenario} raw run ${run}/${options.runs}: ${Math.round(baseline.at(-1)!)} rows/s (${Math.round(bulkSlots.at(-1)!)} rows/s on the bulk lane's slots)`);
+          ctx.progress(
+            `${scenario} raw run ${run}/${options.runs}: ${Math.round(baseline.at(-1)!)} rows/s (${Math.round(bulkSlots.at(-1)!)} rows/s on the bulk lane's slots)`,
+          );
         }
-        const figure = await timedRun(ctx, redis, scenario, run, { model: model.name, input, output: join(dir, `out-${run}.csv`), rows, spec, workerPid: worker.pid });
+        const figure = await timedRun(ctx, redis, scenario, run, {
+          model: model.name,
+          input,
+          output: join(dir, `out-${run}.csv`),
+          rows,
+          spec,
+          workerPid: worker.pid,
+        });
         figures.push(figure);
         ctx.progress(
           `${scenario} scoreq run ${run}/${options.runs}: ${Math.round(figure.rowsPerSec)} rows/s (${figure.wallSec.toFixed(2)} s wall); ` +
@@ -113,7 +124,12 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
         rows_per_s: round(rate),
         ...(spec.baseline === 'io'
           ? { io_rows_per_s: round(base), ratio_vs_io: round(rate / base, 2) }
-          : { raw_rows_per_s: round(base), ratio_vs_raw: round(rate / base, 2), raw_bulk_lane_rows_per_s: round(median(bulkSlots)), ratio_vs_raw_bulk_lane: round(rate / median(bulkSlots), 2) }),
+          : {
+              raw_rows_per_s: round(base),
+              ratio_vs_raw: round(rate / base, 2),
+              raw_bulk_lane_rows_per_s: round(median(bulkSlots)),
+              ratio_vs_raw_bulk_lane: round(rate / median(bulkSlots), 2),
+            }),
         wall_s: round(median(figures.map((f) => f.wallSec)), 2),
         producer_peak_rss_mb: round(Math.max(...figures.map((f) => f.producer.peakMb))),
         producer_rss_growth_mb: round(median(figures.map((f) => f.producer.secondHalfMaxMb - f.producer.firstHalfMaxMb)), 1),
@@ -155,7 +171,25 @@ async function timedRun(ctx: ScenarioContext, redis: Redis, scenario: string, ru
   const redisBase = await MemorySampler.redisUsed(redis);
   const started = performance.now();
   const producer = startCliChild(
-    ['run', '--model', s.model, '--input', s.input, '--output', s.output, '--id', id, '--pass-through', 'id', '--chunk-rows', String(s.spec.chunkRows), '--window', String(s.spec.window), '--progress', 'none'],
+    [
+      'run',
+      '--model',
+      s.model,
+      '--input',
+      s.input,
+      '--output',
+      s.output,
+      '--id',
+      id,
+      '--pass-through',
+      'id',
+      '--chunk-rows',
+      String(s.spec.chunkRows),
+      '--window',
+      String(s.spec.window),
+      '--progress',
+      'none',
+    ],
     { REDIS_URL: ctx.redisUrl, SCOREQ_PREFIX: ctx.prefix, LOG_LEVEL: 'warn' },
   );
   ctx.cleanup.add(`producer ${id}`, () => producer.stop());

@@ -55,7 +55,11 @@ export class MemorySampler {
     for (const pid of this.pids) {
       const s = this.samples.get(pid) ?? [];
       const max = (xs: { mb: number }[]): number => xs.reduce((m, x) => Math.max(m, x.mb), 0);
-      processes.set(pid, { peakMb: this.peaks.get(pid) ?? max(s), firstHalfMaxMb: max(s.filter((x) => x.t < half)), secondHalfMaxMb: max(s.filter((x) => x.t >= half)) });
+      processes.set(pid, {
+        peakMb: this.peaks.get(pid) ?? max(s),
+        firstHalfMaxMb: max(s.filter((x) => x.t < half)),
+        secondHalfMaxMb: max(s.filter((x) => x.t >= half)),
+      });
     }
     const redisPeak = this.redisSamples.reduce((m, x) => Math.max(m, x), this.redisBaseline);
     return { processes, redisPeakMb: (redisPeak - this.redisBaseline) / 2 ** 20 };
