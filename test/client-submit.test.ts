@@ -2,9 +2,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keys, queueName, scoreJobDataSchema, type ModelRecord, type ScoreJobData } from '@scoreq/contracts';
+import { keys, queueName, scoreJobDataSchema, type ScoreJobData } from '@scoreq/contracts';
 import { parseJobId, ScoringClient, type ClientOptions, type ScoreInput, type SubmitOptions } from '@scoreq/client';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+import { modelRecord, publishRecord } from './helpers/catalog.js';
 
 const prefix = testPrefix();
 const redis = new Redis(redisUrl());
@@ -18,34 +19,10 @@ after(async () => {
   await redis.quit();
 });
 
-/** A record as a worker publishes it: one float32 input [N, 3] fed by features a, b, c. */
-function modelRecord(name: string): ModelRecord {
-  return {
-    name,
-    aliases: { production: '1' },
-    versions: {
-      '1': {
-        version: '1',
-        sha256: '0'.repeat(64),
-        size: 1024,
-        createdAt: '2025-01-01T00:00:00.000Z',
-        signature: {
-          inputs: [{ name: 'input', type: 'float32', shape: ['N', 3] }],
-          outputs: [{ name: 'probabilities', type: 'float32', shape: ['N', 2] }],
-          batch: { dynamic: true, size: null },
-        },
-        metadata: { features: ['a', 'b', 'c'], output: { kind: 'classification', labels: ['no', 'yes'] } },
-      },
-    },
-  };
-}
-
-/** Publishes a model under a fresh name and returns the name. */
 let models = 0;
-async function publishModel(): Promise<string> {
-  const name = `m${++models}`;
-  await redis.set(keys(prefix).model(name), JSON.stringify(modelRecord(name)));
-  return name;
+/** Publishes a model under a fresh name and returns the name. */
+function publishModel(): Promise<string> {
+  return publishRecord(redis, prefix, `m${++models}`);
 }
 
 function inspector(model: string): Queue<ScoreJobData> {
