@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { assertModelName, ScoreqError } from '@scoreq/contracts';
+import { isModelName, ScoreqError } from '@scoreq/contracts';
 
 /**
  * Job ids are `<model>.<suffix>`. Model names cannot contain '.', so the first '.' splits an
@@ -66,12 +66,3 @@ export function assertIdempotencyKey(key: unknown, field = 'idempotencyKey'): as
   }
 }
 
-// The contracts export the check only as an assertion; reuse it so the rule lives in one place.
-function isModelName(name: string): boolean {
-  try {
-    assertModelName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}

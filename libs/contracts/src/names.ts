@@ -2,12 +2,17 @@ import { ScoreqError } from './errors.js';
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** Whether `name` is a valid model name (see {@link assertModelName}). */
+export function isModelName(name: unknown): name is string {
+  return typeof name === 'string' && MODEL_NAME.test(name);
+}
+
 /**
  * Refuses model names that would break a queue name (BullMQ forbids `:`), a Redis key or a
  * file path: only letters, digits, `_` and `-`, starting with a letter or digit, 64 at most.
  */
 export function assertModelName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !MODEL_NAME.test(name)) {
+  if (!isModelName(name)) {
     throw new ScoreqError(
       'INVALID_MODEL_NAME',
       `model name ${JSON.stringify(name)} is invalid: use 1-64 letters, digits, '_' or '-', starting with a letter or digit`,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { assertModelName, modelMetadataSchema, ScoreqError, type ModelMetadata } from '@scoreq/contracts';
+import { assertModelName, isModelName, modelMetadataSchema, ScoreqError, type ModelMetadata } from '@scoreq/contracts';
 import type { ModelSource, SourceModel, SourceVersion } from './model-source.js';
 
 const ALIASES_FILE = 'aliases.json';
@@ -60,14 +60,6 @@ export class DirectoryModelSource implements ModelSource {
   }
 }
 
-function isModelName(name: string): boolean {
-  try {
-    assertModelName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function readJson(path: string): Promise<unknown> {
   let text: string;
