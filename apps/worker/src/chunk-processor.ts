@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { base64ToFloat32, chunkJobDataSchema, float32ToBase64, ScoreqError, toErrorInfo, type ChunkJobData } from '@scoreq/contracts';
+import { base64ToFloat32, ERROR_CODES, chunkJobDataSchema, float32ToBase64, ScoreqError, toErrorInfo, type ChunkJobData } from '@scoreq/contracts';
 import type { ProcessorDeps } from './job-processor.js';
 
 /** What a chunk job returns; the scored rows live at the chunk result key. */
@@ -34,7 +34,7 @@ export function createChunkProcessor(deps: ProcessorDeps): (job: Job) => Promise
     } catch (err) {
       const info = toErrorInfo(err);
       deps.logger.warn({ jobId: job.id, model: model.name, code: info.code }, info.message);
-      if (info.code === 'INTERNAL' || info.code === 'WORKER_SHUTTING_DOWN') throw new Error(`${info.code}: ${info.message}`);
+      if (ERROR_CODES[info.code].retryable) throw new Error(`${info.code}: ${info.message}`);
       throw new UnrecoverableError(`${info.code}: ${info.message}`);
     }
   };

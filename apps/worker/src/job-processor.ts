@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
+  ERROR_CODES,
   now,
   resultId,
   parseScoreJobData,
@@ -68,7 +69,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       return { version, batchId: scored.batch.id };
     } catch (err) {
       const info = toErrorInfo(err);
-      const final = !isRetryable(info) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const final = !ERROR_CODES[info.code].retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       deps.logger.warn({ jobId: job.id, model: model.name, version, code: info.code, final }, info.message);
       if (final) {
         await recordFailure(deps, job, info, version);
@@ -86,10 +87,6 @@ function parseJobData(raw: unknown, model: string): ScoreJobData {
     throw new ScoreqError('INVALID_INPUT', `job names model '${parsed.data.model}' but sits on the queue of '${model}'`, { field: 'model' });
   }
   return parsed.data;
-}
-
-function isRetryable(info: ErrorInfo): boolean {
-  return info.code === 'INTERNAL' || info.code === 'WORKER_SHUTTING_DOWN' || info.code === 'REDIS_UNAVAILABLE';
 }
 
 async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined): Promise<void> {

@@ -106,6 +106,11 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       served.push(loaded);
       if (!source.publishesRecords) await publishModelRecord(results, config.SCOREQ_PREFIX, await loaded.record());
     }
+    const consumerOptions = {
+      resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
+      lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
+      stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
+    };
     for (const model of served) {
       const deps = {
         model,
@@ -116,21 +121,20 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
         onFinished,
       };
-      const worker = factory.worker(queueName(model.name), createProcessor(deps), {
-        concurrency: config.SCOREQ_WORKER_CONCURRENCY,
-        resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
-        lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
-        stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
-        connection: connection(factory.workerConnection()),
-      });
-      const bulk = factory.worker(bulkQueueName(model.name), createChunkProcessor(deps), {
-        concurrency: config.SCOREQ_BULK_CONCURRENCY,
-        resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
-        lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
-        stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
-        connection: connection(factory.workerConnection()),
-      });
-      for (const w of [worker, bulk]) {
+      // One consumer for real-time jobs, one for run chunks: the same settings but concurrency.
+      const consumers = [
+        factory.worker(queueName(model.name), createProcessor(deps), {
+          ...consumerOptions,
+          concurrency: config.SCOREQ_WORKER_CONCURRENCY,
+          connection: connection(factory.workerConnection()),
+        }),
+        factory.worker(bulkQueueName(model.name), createChunkProcessor(deps), {
+          ...consumerOptions,
+          concurrency: config.SCOREQ_BULK_CONCURRENCY,
+          connection: connection(factory.workerConnection()),
+        }),
+      ];
+      for (const w of consumers) {
         w.on('error', (err) => logger.error({ err, model: model.name, queue: w.name }, 'bullmq worker error'));
         workers.push(w);
       }

@@ -162,18 +162,7 @@ export class MicroBatcher {
     ) {
       const next = this.bulk.shift()!;
       const dispatchedAt = now();
-      if (next.item.deadline !== undefined && next.item.deadline < dispatchedAt) {
-        next.reject(new ScoreqError('DEADLINE_EXCEEDED', 'deadline passed before the chunk ran'));
-        continue;
-      }
-      this.inFlight++;
-      this.bulkInFlight++;
-      const id = `${this.idPrefix}-${(++batchCounter).toString(36)}`;
-      void this.runIsolating([next], { id, rows: next.item.rows, jobs: 1, reason: 'bulk' }, dispatchedAt).finally(() => {
-        this.inFlight--;
-        this.bulkInFlight--;
-        this.pump();
-      });
+      if (!this.expired(next, dispatchedAt)) this.launch([next], next.item.rows, 'bulk', dispatchedAt);
     }
   }
 
@@ -226,20 +215,31 @@ export class MicroBatcher {
       if (batch.length > 0 && (rows + next.item.rows > this.options.policy.maxBatchRows || !stackable(batch[0]!.item, next.item))) break;
       this.queue.shift();
       this.pendingRows -= next.item.rows;
-      if (next.item.deadline !== undefined && next.item.deadline < dispatchedAt) {
-        next.reject(new ScoreqError('DEADLINE_EXCEEDED', `deadline passed ${(dispatchedAt - next.item.deadline).toFixed(1)} ms before the batch ran`));
-        continue;
-      }
+      if (this.expired(next, dispatchedAt)) continue;
       batch.push(next);
       rows += next.item.rows;
     }
-    if (batch.length === 0) return;
+    if (batch.length > 0) this.launch(batch, rows, reason, dispatchedAt);
+  }
+
+  /** Rejects a job whose deadline passed before its batch left, without spending compute. */
+  private expired(w: Waiting, at: number): boolean {
+    if (w.item.deadline === undefined || w.item.deadline >= at) return false;
+    w.reject(new ScoreqError('DEADLINE_EXCEEDED', `deadline passed ${(at - w.item.deadline).toFixed(1)} ms before the batch ran`));
+    return true;
+  }
+
+  /** Runs a batch in a pool slot; the slot (and its lane's count) frees when the batch settles. */
+  private launch(batch: Waiting[], rows: number, reason: FlushReason, dispatchedAt: number): void {
+    const bulk = reason === 'bulk';
     this.inFlight++;
-    this.inFlightJobs += batch.length;
+    if (bulk) this.bulkInFlight++;
+    else this.inFlightJobs += batch.length;
     const id = `${this.idPrefix}-${(++batchCounter).toString(36)}`;
     void this.runIsolating(batch, { id, rows, jobs: batch.length, reason }, dispatchedAt).finally(() => {
       this.inFlight--;
-      this.inFlightJobs -= batch.length;
+      if (bulk) this.bulkInFlight--;
+      else this.inFlightJobs -= batch.length;
       this.pump();
     });
   }
