@@ -1,10 +1,9 @@
-import { ScoreqError } from '@scoreq/contracts';
 import { createLogger, type Logger } from '@scoreq/telemetry';
-import { CleanupStack } from '../demo/cleanup-stack.js';
+import type { CleanupStack } from '../demo/cleanup-stack.js';
 import { deleteKeysWithPrefix } from '../redis/delete-prefix.js';
 import { ensureRedis } from '../redis/ensure-redis.js';
 import { redactUrl } from '../redis/ping.js';
-import { shutdownSignals } from '../signals.js';
+import { runInterruptibly } from '../signals.js';
 import { machineInfo } from './machine.js';
 import { resolveBenchOptions, type BenchOptions, type ResolvedBenchOptions } from './options.js';
 import { resolveScenarios } from './registry.js';
@@ -28,26 +27,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult[
   const opts = resolveBenchOptions(options);
   const scenarios = resolveScenarios(opts.scenario);
   const logger = createLogger({ level: opts.logLevel, service: 'scoreq-bench', destination: process.stderr });
-  const signals = shutdownSignals(logger);
-  const cleanup = new CleanupStack(logger);
-  cleanup.add('signal listeners', async () => signals.dispose());
   const results: BenchResult[] = [];
-  let failure: unknown;
-  try {
-    const interrupted = signals.received.then((signal) => {
-      throw new ScoreqError('CANCELLED', `bench interrupted by ${signal}; cleaning up`);
-    });
-    const work = bench(opts, scenarios, logger, cleanup, results);
-    // Once interrupted, the work's pending calls fail as clean-up closes their connections.
-    work.catch((err: unknown) => logger.debug({ err }, 'bench work ended after interruption'));
-    interrupted.catch(() => undefined);
-    await Promise.race([work, interrupted]);
-  } catch (err) {
-    failure = err;
-  }
-  const cleanupErrors = await cleanup.unwind();
-  if (failure !== undefined) throw failure;
-  if (cleanupErrors.length > 0) throw cleanupErrors[0];
+  await runInterruptibly('bench', logger, (cleanup) => bench(opts, scenarios, logger, cleanup, results));
   return results;
 }
 

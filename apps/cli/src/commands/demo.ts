@@ -10,7 +10,7 @@ import { ModelRegistry, registryOptionsFromConfig } from '@scoreq/registry';
 import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '@scoreq/telemetry';
 import { startWorker, type ScoringWorker } from '@scoreq/worker';
-import { CleanupStack } from '../demo/cleanup-stack.js';
+import type { CleanupStack } from '../demo/cleanup-stack.js';
 import { createLimiter } from '../demo/limiter.js';
 import { DEMO_VERSION, demoModels, registerDemoModels } from '../demo/models.js';
 import { planDemo, type DemoPlan } from '../demo/plan.js';
@@ -19,7 +19,7 @@ import { formatTable } from '../output/table.js';
 import { deleteKeysWithPrefix } from '../redis/delete-prefix.js';
 import { ensureRedis, type RedisHandle } from '../redis/ensure-redis.js';
 import { redactUrl } from '../redis/ping.js';
-import { shutdownSignals } from '../signals.js';
+import { runInterruptibly } from '../signals.js';
 
 /** Options of `scoreq demo`. */
 export interface DemoOptions {
@@ -70,26 +70,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const level = env.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
   const logger = createLogger({ level, service: 'scoreq-demo' });
 
-  const signals = shutdownSignals(logger);
-  const cleanup = new CleanupStack(logger);
-  cleanup.add('signal listeners', async () => signals.dispose());
-  let failure: unknown;
-  try {
-    const interrupted = signals.received.then((signal) => {
-      throw new ScoreqError('CANCELLED', `demo interrupted by ${signal}`);
-    });
-    const work = demo(config, level, jobs, logger, print, cleanup, env);
-    // The losing promise must not surface as an unhandled rejection: once the demo is
-    // interrupted, its pending waits fail when the client closes, and that is expected.
-    work.catch((err: unknown) => logger.debug({ err }, 'demo work ended after interruption'));
-    interrupted.catch(() => undefined);
-    await Promise.race([work, interrupted]);
-  } catch (err) {
-    failure = err;
-  }
-  const cleanupErrors = await cleanup.unwind();
-  if (failure !== undefined) throw failure;
-  if (cleanupErrors.length > 0) throw cleanupErrors[0];
+  await runInterruptibly('demo', logger, (cleanup) => demo(config, level, jobs, logger, print, cleanup, env));
 }
 
 async function demo(
