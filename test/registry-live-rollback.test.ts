@@ -10,7 +10,8 @@ import { buildLogisticRegression } from '@scoreq/onnx-builder';
 import { ModelRegistry } from '@scoreq/registry';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 import { featureNames, randomRows } from './helpers/models.js';
-import { startCli, type CliProcess } from './helpers/processes.js';
+import { startWorkerProcess, type CliProcess } from './helpers/processes.js';
+import { testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
 const F8 = featureNames(8);
@@ -46,22 +47,18 @@ function allApplied(version: string, from: number[]): Promise<unknown> {
 }
 
 test('promote and roll back under live traffic on two workers: no job fails and each is scored by a version live at the time', async () => {
-  for (const i of [0, 1]) {
-    workers.push(
-      startCli(['worker', '--models', 'risk'], {
-        REDIS_URL: redisUrl(),
-        SCOREQ_PREFIX: prefix,
+  const registryWorker = (i: number): Promise<CliProcess> =>
+    startWorkerProcess(
+      testConfig(prefix, '', {
         SCOREQ_MODEL_SOURCE: 'registry',
         SCOREQ_MODEL_STORE: 'file',
         SCOREQ_MODEL_STORE_DIR: join(dir, 'store'),
         SCOREQ_MODEL_CACHE_DIR: join(dir, `cache-${i}`),
-        SCOREQ_METRICS_PORT: '0',
-        SCOREQ_POOL_THREADS: '1',
-        LOG_LEVEL: 'info',
+        SCOREQ_POOL_THREADS: 1,
       }),
+      ['risk'],
     );
-  }
-  await Promise.all(workers.map((w) => w.waitForLine('"msg":"worker ready"')));
+  workers.push(...(await Promise.all([registryWorker(0), registryWorker(1)])));
 
   const ids: string[] = [];
   let traffic = true;

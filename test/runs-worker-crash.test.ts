@@ -16,7 +16,7 @@ import { startRun, type RunHandle } from '@scoreq/runs';
 import type { ScoringWorker } from '@scoreq/worker';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
-import { startCli, type CliProcess } from './helpers/processes.js';
+import { startWorkerProcess, type CliProcess } from './helpers/processes.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -70,19 +70,7 @@ test('chunks held by a worker killed mid-run are scored by another worker: nothi
     await events.waitUntilReady();
     let stalled = 0;
     events.on('stalled', () => stalled++);
-    doomed = startCli(['worker'], {
-      REDIS_URL: redisUrl(),
-      SCOREQ_PREFIX: prefix,
-      SCOREQ_MODEL_SOURCE: 'directory',
-      SCOREQ_MODELS_DIR: models.dir,
-      SCOREQ_METRICS_PORT: '0',
-      SCOREQ_METRICS_HOST: '127.0.0.1',
-      SCOREQ_POOL_THREADS: '1',
-      SCOREQ_LOCK_DURATION_MS: String(LOCKS.SCOREQ_LOCK_DURATION_MS),
-      SCOREQ_STALLED_INTERVAL_MS: String(LOCKS.SCOREQ_STALLED_INTERVAL_MS),
-      LOG_LEVEL: 'info',
-    });
-    await doomed.waitForLine('"msg":"worker ready"');
+    doomed = await startWorkerProcess(testConfig(prefix, models.dir, { ...LOCKS, SCOREQ_POOL_THREADS: 1 }));
     await queue.pause();
     const output = join(dir, 'out.csv');
     handle = await startRun({ connection: redisUrl(), prefix, model: 'churn', input, output, passThrough: ['id'], chunkRows: 500, window: 8, pollMs: 100 });

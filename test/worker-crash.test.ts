@@ -7,7 +7,7 @@ import { ScoringClient } from '@scoreq/client';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
-import { startCli } from './helpers/processes.js';
+import { startWorkerProcess } from './helpers/processes.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -33,18 +33,7 @@ after(async () => {
 });
 
 test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes over its jobs', async () => {
-  const victim = startCli(['worker', '--models', 'churn'], {
-    REDIS_URL: redisUrl(),
-    SCOREQ_PREFIX: prefix,
-    SCOREQ_MODEL_SOURCE: 'directory',
-    SCOREQ_MODELS_DIR: models.dir,
-    SCOREQ_METRICS_PORT: '0',
-    SCOREQ_POOL_THREADS: '1',
-    SCOREQ_LOCK_DURATION_MS: String(locks.SCOREQ_LOCK_DURATION_MS),
-    SCOREQ_STALLED_INTERVAL_MS: String(locks.SCOREQ_STALLED_INTERVAL_MS),
-    LOG_LEVEL: 'info',
-  });
-  await victim.waitForLine('"msg":"worker ready"');
+  const victim = await startWorkerProcess(testConfig(prefix, models.dir, { ...locks, SCOREQ_POOL_THREADS: 1 }), ['churn']);
   const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
   await events.waitUntilReady();
   let completed = 0;

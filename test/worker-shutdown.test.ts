@@ -7,7 +7,7 @@ import { ScoringClient } from '@scoreq/client';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
-import { startCli } from './helpers/processes.js';
+import { startWorkerProcess } from './helpers/processes.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -31,17 +31,7 @@ after(async () => {
 });
 
 test('SIGTERM under load drains the worker: it exits 0, no job is left active, and nothing is lost', async () => {
-  const env = {
-    REDIS_URL: redisUrl(),
-    SCOREQ_PREFIX: prefix,
-    SCOREQ_MODEL_SOURCE: 'directory',
-    SCOREQ_MODELS_DIR: models.dir,
-    SCOREQ_METRICS_PORT: '0',
-    SCOREQ_POOL_THREADS: '2',
-    LOG_LEVEL: 'info',
-  };
-  const worker = startCli(['worker', '--models', 'churn'], env);
-  await worker.waitForLine('"msg":"worker ready"');
+  const worker = await startWorkerProcess(testConfig(prefix, models.dir), ['churn']);
 
   const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
   await events.waitUntilReady();

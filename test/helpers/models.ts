@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelMetadata } from '@scoreq/contracts';
-import { writeModel, type BuiltModel } from '@scoreq/onnx-builder';
+import { seededRandom, writeModel, type BuiltModel } from '@scoreq/onnx-builder';
 
 /** Feature names f00, f01, … for a model with `n` inputs columns. */
 export function featureNames(n: number): string[] {
@@ -41,14 +41,7 @@ export class ModelsDir {
 
 /** Deterministic pseudo-random rows of named features in [-1, 1). */
 export function randomRows(names: string[], count: number, seed: number): Record<string, number>[] {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return Array.from({ length: count }, () => Object.fromEntries(names.map((n) => [n, Math.fround(next() * 2 - 1)])));
 }
 

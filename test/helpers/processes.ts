@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { EnvConfig } from '@scoreq/contracts';
 
 /** The compiled `scoreq` command. */
 export const CLI = fileURLToPath(new URL('../../../apps/cli/dist/src/main.js', import.meta.url));
@@ -45,4 +46,15 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
       });
     },
   };
+}
+
+/**
+ * Starts `scoreq worker` as a child process configured like an in-process test worker
+ * (`testConfig`), logging at info, and resolves once it is consuming.
+ */
+export async function startWorkerProcess(config: EnvConfig, models?: string[]): Promise<CliProcess> {
+  const env = Object.fromEntries(Object.entries({ ...config, LOG_LEVEL: 'info' }).map(([k, v]) => [k, String(v)]));
+  const worker = startCli(models ? ['worker', '--models', models.join(',')] : ['worker'], env);
+  await worker.waitForLine('"msg":"worker ready"');
+  return worker;
 }
