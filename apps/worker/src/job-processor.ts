@@ -42,7 +42,8 @@ export interface JobReturn {
  * A job that fails for its own reasons (bad input, deadline) fails alone and is never retried.
  */
 export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobReturn> {
-  const { model, metrics } = deps;
+  const { model } = deps;
+  const observe = jobObserver(deps.metrics, model.name);
   return async (job) => {
     const receivedAt = now();
     let version: string | undefined;
@@ -64,7 +65,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
         data.tenant,
       );
       await deps.results.put(record, data.resultTtlSec ?? deps.resultTtlSec);
-      observe(metrics, model.name, version, encoded.rows, timings);
+      observe(version, encoded.rows, timings);
       await notify(deps, record, data);
       return { version, batchId: scored.batch.id };
     } catch (err) {
@@ -128,10 +129,25 @@ function timingsOf(enqueuedAt: number, receivedAt: number, scored: { dispatchedA
   };
 }
 
-function observe(metrics: ScoreqMetrics, model: string, version: string, rows: number, t: Timings): void {
-  metrics.jobs.inc({ model, version, outcome: 'completed', code: '' });
-  metrics.rows.inc({ model, version }, rows);
-  metrics.queueWait.observe({ model }, t.queuedMs / 1000);
-  metrics.batchWait.observe({ model }, t.batchWaitMs / 1000);
-  metrics.jobLatency.observe({ model }, t.totalMs / 1000);
+/**
+ * The per-job metric series of one model, resolved once (and once per version) instead of
+ * hashing label objects on every job: this runs thousands of times a second.
+ */
+function jobObserver(metrics: ScoreqMetrics, model: string): (version: string, rows: number, t: Timings) => void {
+  const queueWait = metrics.queueWait.labels({ model });
+  const batchWait = metrics.batchWait.labels({ model });
+  const jobLatency = metrics.jobLatency.labels({ model });
+  const byVersion = new Map<string, { completed: { inc(): void }; rows: { inc(n: number): void } }>();
+  return (version, rows, t) => {
+    let series = byVersion.get(version);
+    if (!series) {
+      series = { completed: metrics.jobs.labels({ model, version, outcome: 'completed', code: '' }), rows: metrics.rows.labels({ model, version }) };
+      byVersion.set(version, series);
+    }
+    series.completed.inc();
+    series.rows.inc(rows);
+    queueWait.observe(t.queuedMs / 1000);
+    batchWait.observe(t.batchWaitMs / 1000);
+    jobLatency.observe(t.totalMs / 1000);
+  };
 }
