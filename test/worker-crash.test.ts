@@ -34,12 +34,11 @@ after(async () => {
 
 test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes over its jobs', async () => {
   const victim = await startWorkerProcess(testConfig(prefix, models.dir, { ...locks, SCOREQ_POOL_THREADS: 1 }), ['churn']);
-  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
-  await events.waitUntilReady();
-  let completed = 0;
-  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 200 && resolve()));
-
-  const total = 3000;
+  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
+  // Everything is queued while the queue is paused, so when the victim dies most jobs are
+  // still waiting or held by it (submitting while it ran let a fast machine finish them all).
+  await queue.pause();
+  const total = 5000;
   const ids: string[] = [];
   for (let i = 0; i < total; i += 500)
     ids.push(
@@ -48,12 +47,16 @@ test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes
         randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
       )),
     );
+  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
+  await events.waitUntilReady();
+  let completed = 0;
+  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 200 && resolve()));
+  await queue.resume();
   await someDone;
   victim.child.kill('SIGKILL');
   assert.equal(await victim.exited, 'SIGKILL');
   await events.close();
 
-  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
   const stranded = (await queue.getJobCounts('active')).active ?? 0;
   const rescuer = await startTestWorker(testConfig(prefix, models.dir, locks));
   try {
