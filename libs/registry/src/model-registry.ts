@@ -1,18 +1,17 @@
 import { assertAliasName, assertModelName, ScoreqError, type ModelAliasMove, type ModelRecord, type ModelVersionRecord } from '@scoreq/contracts';
 import { InferencePool } from '@scoreq/inference';
 import { defaultActor } from './actor.js';
-import { rollbackTarget } from './alias-history.js';
 import { parseMetadata } from './metadata.js';
 import { LocalModelCache } from './model-cache.js';
 import { readModelFile } from './model-file.js';
 import { ModelRecords } from './model-records.js';
 import { sha256Hex } from './model-store.js';
+import { aliasMoveRequest, modelNotFound, promoteChange, pushChange, removeAliasChange, removeVersionChange, rollbackChange } from './record-changes.js';
 import { resolveRegistryOptions, type RegistryOptions, type ResolvedRegistryOptions } from './registry-options.js';
 import type { AliasChange, MoveOptions, PromoteOptions, PushOptions, PushResult } from './registry-types.js';
-import { versionsToDrop } from './retention.js';
 import type { ValidationReport } from './validation-report.js';
 import { ModelValidator, type VersionFile } from './validator.js';
-import { aliasesOf, resolveRef, sortedVersions } from './version-ref.js';
+import { resolveRef } from './version-ref.js';
 
 /**
  * The model repository: immutable numbered versions of ONNX models with their signatures and
@@ -77,25 +76,7 @@ export class ModelRegistry {
     }
     let result: { version: ModelVersionRecord; dropped: ModelVersionRecord[] };
     try {
-      result = await this.records.update(
-        name,
-        (state) => {
-          const record = state.record ?? { name, versions: {}, aliases: {} };
-          const number = Math.max(state.seq, ...Object.keys(record.versions).map(Number)) + 1;
-          const at = new Date().toISOString();
-          const version: ModelVersionRecord = { ...draft, version: String(number), createdAt: at };
-          const next: ModelRecord = { ...record, versions: { ...record.versions, [version.version]: version } };
-          const drop = versionsToDrop(next, state.history, this.options.keepUnaliased);
-          for (const v of drop) delete next.versions[v];
-          return {
-            record: next,
-            seq: number,
-            event: { kind: 'push', version: version.version, alias: null, at },
-            result: { version, dropped: drop.map((v) => record.versions[v]!) },
-          };
-        },
-        { history: true },
-      );
+      result = await this.records.update(name, (state) => pushChange(state, name, draft, this.options.keepUnaliased), { history: true });
     } catch (err) {
       if (!storedBefore) await this.deleteUnreferencedBytes([sha256]);
       throw err;
@@ -113,9 +94,7 @@ export class ModelRegistry {
   async get(name: string): Promise<ModelRecord> {
     assertModelName(name);
     const record = await this.records.read(name);
-    if (!record) {
-      throw new ScoreqError('MODEL_NOT_FOUND', `the registry has no model '${name}'; push one first (scoreq models push ${name} model.onnx)`, { model: name });
-    }
+    if (!record) throw modelNotFound(name);
     return record;
   }
 
@@ -141,7 +120,8 @@ export class ModelRegistry {
    * serialise: the last one wins and every one is in the history.
    */
   async promote(name: string, ref: string, options: PromoteOptions = {}): Promise<AliasChange> {
-    const { alias, by, reason } = moveOptions(options);
+    const request = aliasMoveRequest(options);
+    const { alias } = request;
     const record = await this.get(name);
     const target = resolveRef(record, ref);
     let report: ValidationReport | undefined;
@@ -156,18 +136,7 @@ export class ModelRegistry {
         );
       }
     }
-    const move = await this.records.update(name, (state) => {
-      const current = existing(state.record, name);
-      resolveRef(current, target.version); // VERSION_NOT_FOUND if it was deleted meanwhile
-      const at = new Date().toISOString();
-      const move: ModelAliasMove = { alias, from: current.aliases[alias] ?? null, to: target.version, by, at, reason, kind: 'promote' };
-      return {
-        record: { ...current, aliases: { ...current.aliases, [alias]: target.version } },
-        moves: [move],
-        event: { kind: 'promote', version: target.version, alias, at },
-        result: move,
-      };
-    });
+    const move = await this.records.update(name, (state) => promoteChange(state, name, target.version, request));
     return report ? { model: name, move, report } : { model: name, move };
   }
 
@@ -176,50 +145,17 @@ export class ModelRegistry {
    * were deleted since). ALIAS_NOT_FOUND when the alias does not exist or has nowhere to go.
    */
   async rollback(name: string, options: MoveOptions = {}): Promise<AliasChange> {
-    const { alias, by, reason } = moveOptions(options);
+    const request = aliasMoveRequest(options);
     assertModelName(name);
-    const move = await this.records.update(
-      name,
-      (state) => {
-        const record = existing(state.record, name);
-        const from = record.aliases[alias];
-        if (from === undefined) throw noAlias(record, alias);
-        const to = rollbackTarget(state.history, alias, from, (v) => record.versions[v] !== undefined);
-        if (to === undefined) {
-          throw new ScoreqError(
-            'ALIAS_NOT_FOUND',
-            `${alias} of model '${name}' has no earlier target to roll back to (it points at v${from}); promote the version you want instead`,
-            { model: name, alias },
-          );
-        }
-        const at = new Date().toISOString();
-        const move: ModelAliasMove = { alias, from, to, by, at, reason, kind: 'rollback' };
-        return {
-          record: { ...record, aliases: { ...record.aliases, [alias]: to } },
-          moves: [move],
-          event: { kind: 'rollback', version: to, alias, at },
-          result: move,
-        };
-      },
-      { history: true },
-    );
+    const move = await this.records.update(name, (state) => rollbackChange(state, name, request), { history: true });
     return { model: name, move };
   }
 
   /** Removes an alias (recorded in the history); jobs naming it then fail, or get "latest" for production. */
   async removeAlias(name: string, alias: string, options: Omit<MoveOptions, 'alias'> = {}): Promise<AliasChange> {
-    const { by, reason } = moveOptions({ ...options, alias });
+    const request = aliasMoveRequest({ ...options, alias });
     assertModelName(name);
-    const move = await this.records.update(name, (state) => {
-      const record = existing(state.record, name);
-      const from = record.aliases[alias];
-      if (from === undefined) throw noAlias(record, alias);
-      const aliases = { ...record.aliases };
-      delete aliases[alias];
-      const at = new Date().toISOString();
-      const move: ModelAliasMove = { alias, from, to: null, by, at, reason, kind: 'remove' };
-      return { record: { ...record, aliases }, moves: [move], event: { kind: 'remove-alias', version: from, alias, at }, result: move };
-    });
+    const move = await this.records.update(name, (state) => removeAliasChange(state, name, request));
     return { model: name, move };
   }
 
@@ -234,27 +170,7 @@ export class ModelRegistry {
       throw new ScoreqError('INVALID_OPTION', `remove takes a version number, got ${JSON.stringify(version)}`, { field: 'version' });
     }
     const number = String(Number(version));
-    const result = await this.records.update(name, (state) => {
-      const record = existing(state.record, name);
-      const removed = resolveRef(record, number);
-      const aliases = aliasesOf(record, number);
-      if (aliases.length > 0) {
-        throw new ScoreqError(
-          'VERSION_IN_USE',
-          `v${number} of model '${name}' is what ${aliases.join(', ')} point${aliases.length === 1 ? 's' : ''} at, so it cannot be deleted; ` +
-            `promote another version to ${aliases.length === 1 ? 'it' : 'them'} or remove the alias first (scoreq models rm ${name} --alias ${aliases[0]})`,
-          { model: name, version: number, aliases },
-        );
-      }
-      const versions = { ...record.versions };
-      delete versions[number];
-      const empty = Object.keys(versions).length === 0;
-      return {
-        record: empty ? null : { ...record, versions },
-        event: { kind: 'remove-version', version: number, alias: null, at: new Date().toISOString() },
-        result: { model: name, version: removed, modelRemoved: empty },
-      };
-    });
+    const result = await this.records.update(name, (state) => removeVersionChange(state, name, number));
     await this.deleteUnreferencedBytes([result.version.sha256]);
     return result;
   }
@@ -330,29 +246,4 @@ export class ModelRegistry {
       this.options.logger.warn({ err }, `registry: could not ${what}; orphaned bytes may remain`);
     }
   }
-}
-
-function moveOptions(options: MoveOptions): { alias: string; by: string; reason: string } {
-  const alias = options.alias ?? 'production';
-  assertAliasName(alias);
-  return { alias, by: options.by ?? defaultActor(), reason: options.reason ?? '' };
-}
-
-function existing(record: ModelRecord | null, name: string): ModelRecord {
-  if (!record) {
-    throw new ScoreqError('MODEL_NOT_FOUND', `the registry has no model '${name}'; push one first (scoreq models push ${name} model.onnx)`, { model: name });
-  }
-  return record;
-}
-
-function noAlias(record: ModelRecord, alias: string): ScoreqError {
-  const aliases = Object.entries(record.aliases).map(([a, v]) => `${a}=${v}`);
-  return new ScoreqError(
-    'ALIAS_NOT_FOUND',
-    `model '${record.name}' has no alias '${alias}' (aliases: ${aliases.join(', ') || 'none'}; versions: ${sortedVersions(record).join(', ')})`,
-    {
-      model: record.name,
-      alias,
-    },
-  );
 }
