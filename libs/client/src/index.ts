@@ -33,5 +33,7 @@ export { parseJobId, makeJobId, assertIdempotencyKey, assertAnyJobId } from './j
 export type { ParsedJobId } from './job-id.js';
 export type { ScoreInput } from './job-builder.js';
 export { SCORE_JOB_NAME } from './bullmq-factory.js';
-export { RunsClient, RUN_HEARTBEAT_MS, RUN_STATE_TTL_SEC, assertRunId, describeRun, parseRunState, runStateFields } from './runs-client.js';
-export type { RunFileFormat, RunInfo, RunState, RunStatus, RunWaitOptions, RunsClientDeps } from './runs-client.js';
+export { RunsClient } from './runs-client.js';
+export type { RunWaitOptions, RunsClientDeps } from './runs-client.js';
+export { RUN_HEARTBEAT_MS, RUN_STATE_TTL_SEC, assertRunId, describeRun, parseRunState, runStateFields } from './run-state.js';
+export type { RunFileFormat, RunInfo, RunState, RunStatus } from './run-state.js';

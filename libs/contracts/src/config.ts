@@ -67,6 +67,15 @@ export const ENV_SCHEMA = {
     .default(1024 * 1024)
     .describe('Largest HTTP API request body, in bytes (default 1 MiB; model uploads use SCOREQ_MAX_MODEL_BYTES)'),
   SCOREQ_RATE_LIMIT_PER_MIN: int(0).default(6000).describe('Requests one API key may make per minute on the HTTP API, across API instances (0: no limit)'),
+  SCOREQ_RUNS_DIR: z
+    .string()
+    .default('.scoreq/runs')
+    .describe('Directory of the files of runs started over HTTP (POST /v1/runs): uploads go to <dir>/<run id>/, and JSON requests name paths inside it'),
+  SCOREQ_RUN_UPLOAD_LIMIT_BYTES: int(1)
+    .default(16 * 1024 * 1024 * 1024)
+    .describe(
+      'Largest run input file the HTTP API accepts as an upload (POST /v1/runs with a CSV or JSONL body), in bytes (default 16 GiB); streamed to disk, never held in memory',
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
 } as const;
 

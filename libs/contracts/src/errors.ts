@@ -172,6 +172,26 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'No dead-lettered webhook delivery has that id (it was replayed already, or trimmed from the list).',
   },
+  RUN_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No run with that id exists for this tenant (its state may have expired).',
+  },
+  RUN_NOT_FINISHED: {
+    status: 409,
+    retryable: true,
+    description: "The run's files are not ready: its output is served once it has completed, its rejects once it has ended.",
+  },
+  RUN_EXISTS: {
+    status: 409,
+    retryable: false,
+    description: 'A run with that id exists already and cannot be started again this way (choose another id, or resume it with the same files).',
+  },
+  INVALID_PATH: {
+    status: 400,
+    retryable: false,
+    description: 'A file path is absolute, leaves SCOREQ_RUNS_DIR (.., symbolic links) or names something that is not a regular file (names the field).',
+  },
   INTERNAL: {
     status: 500,
     retryable: true,

@@ -28,7 +28,9 @@
 export { startRun, newRunId } from './start-run.js';
 export type { RunHandle } from './start-run.js';
 export { RUN_DEFAULTS, resolveRunOptions, parseModelRef, formatOf } from './options.js';
-export type { RunOptions, ResolvedRunOptions } from './options.js';
+export type { RunOptions, ResolvedRunOptions, RunFinishedHook } from './options.js';
+export { announceRunFinished } from './finish-notice.js';
+export type { AnnounceOptions } from './finish-notice.js';
 export { createProgress, describeProgress } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { openCsv } from './readers/csv.js';

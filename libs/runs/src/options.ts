@@ -39,8 +39,25 @@ export interface RunOptions {
   window?: number;
   /** Input columns copied to the output in front of the predictions (an id or key). @defaultValue none */
   passThrough?: string[];
-  /** Kept in the run state for the webhook sent when the run finishes. @defaultValue none */
+  /**
+   * Where the run's webhook goes when it finishes; kept in the run state and passed to
+   * `onFinished` (which sends it). Check it with `checkCallbackUrl` of `@scoreq/webhooks` first.
+   * @defaultValue none
+   */
   callbackUrl?: string;
+  /**
+   * Who starts the run (1-128 of [A-Za-z0-9_.-]): signs its webhook and, over HTTP, owns it.
+   * A resumed run keeps its tenant. @defaultValue none (tenant `default`)
+   */
+  tenant?: string;
+  /**
+   * Called once when the run ends — completed, failed or cancelled — with its final state:
+   * exactly once per finish across processes (a flag in the run state guards it), also when the
+   * finish was seen by a resume or by `announceRunFinished`. `@scoreq/webhooks`'
+   * `createRunWebhookNotifier` queues the run's webhook. When it throws, the flag is released
+   * and `finished` rejects; starting the run again with its id retries it. @defaultValue none
+   */
+  onFinished?: RunFinishedHook;
   /**
    * Largest share of bad rows (rejected input rows and rows of failed chunks) the run accepts,
    * 0..1; past it the run stops as failed. @defaultValue 0.05
@@ -79,6 +96,8 @@ export interface ResolvedRunOptions {
   readonly window: number;
   readonly passThrough: readonly string[];
   readonly callbackUrl: string | undefined;
+  readonly tenant: string | undefined;
+  readonly onFinished: RunFinishedHook | undefined;
   readonly maxRejectRate: number;
   readonly minRowsForRejectRate: number;
   readonly attempts: number;
@@ -118,6 +137,8 @@ const KNOWN = new Set([
   'window',
   'passThrough',
   'callbackUrl',
+  'tenant',
+  'onFinished',
   'maxRejectRate',
   'minRowsForRejectRate',
   'attempts',
@@ -128,6 +149,10 @@ const KNOWN = new Set([
   'onError',
 ]);
 const PREFIX = /^[A-Za-z0-9_{}-]{1,64}$/;
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Called once when a run ends, with its final state (see {@link RunOptions.onFinished}). */
+export type RunFinishedHook = (info: RunInfo) => Promise<void>;
 
 /** Applies defaults, checks every option (refusing a bad one by name) and freezes the result. */
 export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
@@ -158,7 +183,10 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   const maxRejectRate = o.maxRejectRate ?? RUN_DEFAULTS.maxRejectRate;
   if (typeof maxRejectRate !== 'number' || !(maxRejectRate >= 0 && maxRejectRate <= 1))
     throw invalid('maxRejectRate', `must be a share from 0 to 1, got ${String(maxRejectRate)}`);
-  for (const fn of ['onProgress', 'onError'] as const) if (o[fn] !== undefined && typeof o[fn] !== 'function') throw invalid(fn, 'must be a function');
+  if (o.tenant !== undefined && (typeof o.tenant !== 'string' || !TENANT.test(o.tenant)))
+    throw invalid('tenant', `must be 1-128 of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(o.tenant)}`);
+  for (const fn of ['onProgress', 'onError', 'onFinished'] as const)
+    if (o[fn] !== undefined && typeof o[fn] !== 'function') throw invalid(fn, 'must be a function');
   return Object.freeze({
     connection: o.connection,
     prefix,
@@ -175,6 +203,8 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
     window: whole(o.window, 'window', 1, 10_000) ?? RUN_DEFAULTS.window,
     passThrough: Object.freeze([...passThrough]),
     callbackUrl: o.callbackUrl,
+    tenant: o.tenant,
+    onFinished: o.onFinished,
     maxRejectRate,
     minRowsForRejectRate: whole(o.minRowsForRejectRate, 'minRowsForRejectRate', 1, Number.MAX_SAFE_INTEGER) ?? RUN_DEFAULTS.minRowsForRejectRate,
     attempts: whole(o.attempts, 'attempts', 1, 100) ?? RUN_DEFAULTS.attempts,

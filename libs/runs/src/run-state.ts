@@ -15,6 +15,21 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+// Claims the announcement of a run's finish: only for a run that has ended, and only once
+// (HSETNX), so that producers, resumes and cancellers racing to announce it announce it once.
+const CLAIM_NOTICE_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or status == 'running' then return 0 end
+return redis.call('HSETNX', KEYS[1], 'finishNotice', ARGV[1])`;
+
+// Gives a claim back (the announcement failed), if it is still ours.
+const RELEASE_NOTICE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'finishNotice') ~= ARGV[1] then return 0 end
+return redis.call('HDEL', KEYS[1], 'finishNotice')`;
+
+/** Hash field that records that a run's finish was announced (not part of {@link RunState}). */
+const NOTICE_FIELD = 'finishNotice';
+
 /**
  * The run hash at `keys(prefix).run(id)`, as the producer writes it. Its fields and their
  * encoding are {@link RunState} in `@scoreq/client`, which reads it for `runs.status`;
@@ -50,7 +65,7 @@ export class RunStateStore {
   async resume(id: string, fields: Partial<RunState>): Promise<void> {
     const replies = await this.redis
       .multi()
-      .hdel(this.key(id), 'error', 'finishedAt')
+      .hdel(this.key(id), 'error', 'finishedAt', NOTICE_FIELD)
       .hset(this.key(id), runStateFields({ ...fields, status: 'running' }))
       .persist(this.key(id))
       .exec();
@@ -82,6 +97,20 @@ export class RunStateStore {
   async finish(id: string, status: Exclude<RunStatus, 'running'>, fields: Partial<RunState>, ttlSec = RUN_STATE_TTL_SEC): Promise<boolean> {
     const pairs = Object.entries(runStateFields({ ...fields, status, finishedAt: Math.round(now()) })).flat();
     return (await this.redis.eval(FINISH_SCRIPT, 1, this.key(id), String(ttlSec), ...pairs)) === 1;
+  }
+
+  /**
+   * Claims the one announcement of a run's finish (`token` says which finish, e.g.
+   * `completed:<finishedAt>`). A resumed failed run is a new session: `resume` clears the claim.
+   * @returns false when the run is still running, gone, or its finish was claimed already.
+   */
+  async claimFinishNotice(id: string, token: string): Promise<boolean> {
+    return (await this.redis.eval(CLAIM_NOTICE_SCRIPT, 1, this.key(id), token)) === 1;
+  }
+
+  /** Gives a claim back after the announcement failed, so a later attempt may make it. */
+  async releaseFinishNotice(id: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_NOTICE_SCRIPT, 1, this.key(id), token);
   }
 
   async status(id: string): Promise<RunStatus | null> {

@@ -8,6 +8,7 @@ import { describeRun, RUN_HEARTBEAT_MS, ScoringClient, type RunInfo, type RunSta
 import { Chunker } from './chunker.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { inputSize, openRunFile } from './files.js';
+import { announceFinish } from './finish-notice.js';
 import { resolveRunOptions, type ResolvedRunOptions, type RunOptions } from './options.js';
 import { OrderedWriter } from './ordered-writer.js';
 import { OutputRows } from './output-rows.js';
@@ -60,6 +61,8 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
     const id = o.id ?? newRunId();
     const store = new RunStateStore(redis, o.prefix);
     const before = await store.load(id);
+    // An ended run is announced here too, in case the process that ended it could not.
+    if (before && before.status !== 'running' && o.onFinished) await announceFinish(store, describeRun(before, now()), o.onFinished);
     if (before?.status === 'completed') {
       await cleanup();
       const info = describeRun(before, now());
@@ -148,7 +151,13 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
           onError: o.onError,
         }),
     });
-    const finished = producerLoop.run().finally(cleanup);
+    const finished = producerLoop
+      .run()
+      .then(async (info) => {
+        if (o.onFinished) await announceFinish(store, info, o.onFinished);
+        return info;
+      })
+      .finally(cleanup);
     // The caller may not attach a handler before a failure: keep it from being "unhandled".
     finished.catch(() => undefined);
     let cancelling: Promise<RunInfo> | undefined;
@@ -206,6 +215,7 @@ function freshState(id: string, o: ResolvedRunOptions, version: string, producer
     inputBytes,
     inputPos: 0,
     callbackUrl: o.callbackUrl,
+    ...(o.tenant === undefined ? {} : { tenant: o.tenant }),
     error: undefined,
     heartbeatAt: at,
     producer,
@@ -216,7 +226,8 @@ function freshState(id: string, o: ResolvedRunOptions, version: string, producer
 
 /**
  * A resumed run must cut the same chunks and write the same files: the options that decide
- * them must not change. (The window and the callback URL may.)
+ * them must not change. (The window and the callback URL may; an omitted version or tenant
+ * keeps the run's.)
  */
 function assertSameRun(s: RunState, o: ResolvedRunOptions): void {
   const same: [string, unknown, unknown][] = [
@@ -230,6 +241,7 @@ function assertSameRun(s: RunState, o: ResolvedRunOptions): void {
     ['passThrough', s.passThrough.join(','), o.passThrough.join(',')],
   ];
   if (o.versionRef !== undefined) same.push(['version', s.versionRef, o.versionRef]);
+  if (o.tenant !== undefined) same.push(['tenant', s.tenant, o.tenant]);
   for (const [field, was, now] of same) {
     if (was !== now) {
       throw new ScoreqError(

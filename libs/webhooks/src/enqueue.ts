@@ -2,6 +2,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { JobRecord } from '@scoreq/contracts';
 import { ATTEMPTS_CEILING } from './options.js';
 import { payloadOf, type WebhookPayload } from './payload.js';
+import { runPayloadOf, type FinishedRun, type RunWebhookPayload } from './run-payload.js';
 import { DEFAULT_TENANT } from './secrets.js';
 import { outcomeMessageId } from './signing.js';
 
@@ -18,7 +19,7 @@ export interface DeliveryJobData {
   callbackUrl: string;
   /** Whose secret signs the message. */
   tenant: string;
-  payload: WebhookPayload;
+  payload: WebhookPayload | RunWebhookPayload;
   /** ISO 8601 time the message was first enqueued. */
   createdAt: string;
 }
@@ -80,5 +81,35 @@ export function createWebhookNotifier(options: { queue: Queue }): OnFinished {
   const { queue } = options;
   return async (record, notify) => {
     await enqueueDelivery(queue, record, notify);
+  };
+}
+
+/**
+ * Queues the webhook of an ended run for delivery to its `callbackUrl` (signed with its
+ * tenant's secret) and returns its message id. The id is derived from the run and how and when
+ * it ended, so queueing one finish twice delivers it once.
+ */
+export async function enqueueRunDelivery(queue: Queue, run: FinishedRun & { callbackUrl: string }): Promise<string> {
+  const payload = runPayloadOf(run);
+  const data: DeliveryJobData = {
+    messageId: outcomeMessageId(`run:${run.id}`, `${payload.status}:${payload.finishedAt}`),
+    callbackUrl: run.callbackUrl,
+    tenant: run.tenant || DEFAULT_TENANT,
+    payload,
+    createdAt: new Date().toISOString(),
+  };
+  await addDelivery(queue, data);
+  return data.messageId;
+}
+
+/**
+ * The `onFinished` hook of a run (`startRun`, `announceRunFinished` in `@scoreq/runs`): queues
+ * the run's webhook on `queue` (a BullMQ Queue of WEBHOOK_QUEUE on the run's prefix) when the
+ * run has a callback URL. The scoring workers' delivery worker sends it.
+ */
+export function createRunWebhookNotifier(options: { queue: Queue }): (run: FinishedRun) => Promise<void> {
+  const { queue } = options;
+  return async (run) => {
+    if (run.callbackUrl !== undefined) await enqueueRunDelivery(queue, { ...run, callbackUrl: run.callbackUrl });
   };
 }

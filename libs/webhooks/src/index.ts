@@ -1,7 +1,9 @@
 /**
- * Webhooks of finished jobs: each job with a `callbackUrl` gets a POST when it completes or
- * finally fails, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
- * `webhook-signature: v1,<base64 HMAC-SHA256>`) with its tenant's `whsec_` secret.
+ * Webhooks of finished jobs and runs: each job with a `callbackUrl` gets a POST when it
+ * completes or finally fails, each run when it completes, fails or is cancelled
+ * ({@link createRunWebhookNotifier}, the `onFinished` of `startRun`), signed the Standard
+ * Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+ * HMAC-SHA256>`) with its tenant's `whsec_` secret.
  * Deliveries ride their own BullMQ queue (WEBHOOK_QUEUE) so a slow receiver never slows
  * scoring; they are retried on a Svix-like schedule, then dead-lettered, and can be replayed.
  * An SSRF guard refuses callbacks to private, loopback, link-local and metadata addresses at
@@ -41,7 +43,9 @@ export type { SignatureHeaders } from './signing.js';
 export { DEFAULT_TENANT, getWebhookSecret, rotateWebhookSecret } from './secrets.js';
 export { payloadOf } from './payload.js';
 export type { WebhookEventType, WebhookPayload } from './payload.js';
-export { createWebhookNotifier, enqueueDelivery } from './enqueue.js';
+export { runPayloadOf } from './run-payload.js';
+export type { FinishedRun, RunWebhookEventType, RunWebhookPayload } from './run-payload.js';
+export { createRunWebhookNotifier, createWebhookNotifier, enqueueDelivery, enqueueRunDelivery } from './enqueue.js';
 export type { DeliveryJobData, NotifyTarget, OnFinished } from './enqueue.js';
 export { DELIVERY_DEFAULTS, deliveryOptionsFromConfig } from './options.js';
 export type { DeliveryPolicy, DeliveryWorkerOptions } from './options.js';

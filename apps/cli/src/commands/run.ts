@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { loadConfig, ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import { ScoringClient, type RunFileFormat, type RunInfo } from '@scoreq/client';
-import { createProgress, describeProgress, startRun, type RunOptions } from '@scoreq/runs';
+import { announceRunFinished, createProgress, describeProgress, startRun, type RunOptions } from '@scoreq/runs';
 import { createLogger } from '@scoreq/telemetry';
+import { checkCallbackUrl } from '@scoreq/webhooks';
 import { requireRedis } from '../redis/ping.js';
 import { shutdownSignals } from '../signals.js';
+import { openRunNotifier } from './run-webhooks.js';
 
 /** How long the start-up check waits for Redis to answer PING. */
 const REDIS_PING_TIMEOUT_MS = 2_000;
@@ -56,23 +58,28 @@ export function runOptions(opts: RunCommandOptions): Omit<RunOptions, 'connectio
 }
 
 /**
- * `scoreq run …`: produces a run in this process until it ends. The first SIGINT/SIGTERM stops
- * it at the next chunk, leaving it resumable (the same command with the same --id continues).
+ * `scoreq run …`: produces a run in this process until it ends, then queues its webhook (with
+ * --callback). The first SIGINT/SIGTERM stops it at the next chunk, leaving it resumable (the
+ * same command with the same --id continues).
  */
 export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO): Promise<void> {
   const options = runOptions(opts);
   const config = loadConfig(io.env);
   await requireRedis(config.REDIS_URL, REDIS_PING_TIMEOUT_MS, REDIS_HINT);
+  if (options.callbackUrl !== undefined) await checkCallbackUrl(options.callbackUrl, config.SCOREQ_WEBHOOK_ALLOW);
   const logger = createLogger({ level: config.LOG_LEVEL, service: 'scoreq-run', destination: process.stderr });
+  const onError = (err: Error): void => logger.debug({ err }, 'background connection error');
   const progress = progressFor(opts.progress, io.progressStream);
   const signals = shutdownSignals(logger);
+  const notifier = openRunNotifier(config, onError);
   try {
     const handle = await startRun({
       ...options,
       connection: config.REDIS_URL,
       prefix: config.SCOREQ_PREFIX,
       onProgress: (info) => progress.update(info),
-      onError: (err) => logger.debug({ err }, 'background connection error'),
+      onFinished: notifier.onFinished,
+      onError,
     });
     io.print(`run ${handle.id} ${handle.resumed ? 'resumed' : 'started'}: ${options.model} ${options.input} → ${options.output}`);
     const stopped = signals.received.then(() => handle.stop());
@@ -83,6 +90,7 @@ export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO):
   } finally {
     progress.stop();
     signals.dispose();
+    await notifier.close();
   }
 }
 
@@ -144,11 +152,23 @@ export function runWait(id: string, opts: { timeout?: string; progress?: string 
   });
 }
 
-/** `scoreq run cancel <id>`. */
+/**
+ * `scoreq run cancel <id>`. Also queues the run's webhook: its producer does when it is alive,
+ * but it may be gone (whoever comes first announces the run, once).
+ */
 export function runCancel(id: string, io: RunIo = DEFAULT_IO): Promise<void> {
-  return withClient(io, async (client) => {
-    if (await client.runs.cancel(id)) io.print(`run ${id} cancelled`);
-    else io.print(`run ${id} was not running (status: ${(await client.runs.status(id)).status}); nothing to cancel`);
+  return withClient(io, async (client, config) => {
+    if (!(await client.runs.cancel(id))) {
+      io.print(`run ${id} was not running (status: ${(await client.runs.status(id)).status}); nothing to cancel`);
+      return;
+    }
+    io.print(`run ${id} cancelled`);
+    const notifier = openRunNotifier(config, () => undefined);
+    try {
+      await announceRunFinished({ redis: notifier.redis, prefix: config.SCOREQ_PREFIX, id, onFinished: notifier.onFinished });
+    } finally {
+      await notifier.close();
+    }
   });
 }
 
@@ -165,7 +185,7 @@ export function registerRun(program: Command): void {
     .option('--id <runId>', 'run id (1-64 of [A-Za-z0-9_-]); the id of an unfinished run resumes it (default: a new id)')
     .option('--chunk-rows <n>', 'rows per chunk job (default 1024)')
     .option('--window <n>', 'most chunks outstanding at once (default 16)')
-    .option('--callback <url>', 'URL kept with the run for its completion webhook')
+    .option('--callback <url>', 'URL that receives the signed run.completed / run.failed / run.cancelled webhook when the run ends')
     .option('--pass-through <cols>', 'comma-separated input columns copied in front of the predictions, e.g. an id')
     .option('--rejects <file>', 'where bad rows go, as CSV line,field,reason (default: <output>.rejects.csv)')
     .option('--max-reject-rate <share>', 'largest share of bad rows before the run stops as failed, 0-1 (default 0.05)')
