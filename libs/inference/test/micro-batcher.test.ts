@@ -349,10 +349,16 @@ test('drain called twice while a batch is in flight resolves both calls', async 
 
 // ---- bulk lane ---------------------------------------------------------------------------
 
-test('bulk chunks never take every slot: one stays free for real-time jobs', async () => {
+test('with borrowing off, bulk chunks never take every slot: one stays free for real-time jobs', async () => {
   const spy = spyOn('mlp@1', paths.mlp);
   const records: BatchRecord[] = [];
-  const b = batcher({ policy: fixedPolicy({ maxBatchRows: 64, maxDelayMs: 0 }), run: spy.run, maxInFlight: 2, onBatch: (r) => records.push(r) });
+  const b = batcher({
+    policy: fixedPolicy({ maxBatchRows: 64, maxDelayMs: 0 }),
+    run: spy.run,
+    maxInFlight: 2,
+    bulkSliceMs: 0,
+    onBatch: (r) => records.push(r),
+  });
   const chunks = Array.from({ length: 4 }, (_, i) => mlpJob(256, 900 + i, { lane: 'bulk' }));
   const realtime = mlpJob(1, 950);
   const bulkResults = chunks.map((c) => b.submit(c.item));
@@ -368,6 +374,83 @@ test('bulk chunks never take every slot: one stays free for real-time jobs', asy
   assert.deepEqual(records.filter((r) => r.reason === 'bulk').length, 4);
   chunks.forEach((c, i) => assertOwnRows(results[i]!, c, `chunk ${i}`));
   assertOwnRows(results[4]!, realtime, 'real-time job');
+  await b.drain();
+});
+
+test('a waiting real-time job stops borrowing: it goes out on the next free slot, before the rest of the run', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const b = batcher({ policy: fixedPolicy({ maxBatchRows: 64, maxDelayMs: 0 }), run: spy.run, maxInFlight: 2, maxBulkInFlight: 1 });
+  const chunks = Array.from({ length: 4 }, (_, i) => mlpJob(256, 900 + i, { lane: 'bulk' }));
+  const realtime = mlpJob(1, 950);
+  const bulkResults = chunks.map((c) => b.submit(c.item));
+  const realtimeResult = b.submit(realtime.item);
+  const results = await Promise.all([...bulkResults, realtimeResult]);
+
+  assert.equal(spy.maxActive, 2);
+  const rows = spy.calls.map((dims) => dims[0]![0]!);
+  // A whole chunk on the bulk lane's slot, a slice (policy.maxBatchRows before any measurement)
+  // on the borrowed one, then the real-time job on whichever frees first.
+  assert.deepEqual(rows.slice(0, 3), [256, 64, 1]);
+  assert.equal(
+    rows.slice(3).reduce((n, r) => n + r, 0),
+    4 * 256 - 256 - 64,
+  );
+  chunks.forEach((c, i) => assertOwnRows(results[i]!, c, `chunk ${i}`));
+  assertOwnRows(results[4]!, realtime, 'real-time job');
+  await b.drain();
+});
+
+test('with no real-time traffic bulk work uses every slot, borrowed ones in slices, and every chunk gets its own rows back', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const records: BatchRecord[] = [];
+  const b = batcher({ run: spy.run, maxInFlight: 2, maxBulkInFlight: 1, onBatch: (r) => records.push(r) });
+  const chunks = Array.from({ length: 6 }, (_, i) => mlpJob(512, 1300 + i, { lane: 'bulk' }));
+  const results = await Promise.all(chunks.map((c) => b.submit(c.item)));
+
+  assert.equal(spy.maxActive, 2);
+  assert.ok(
+    records.some((r) => r.rows < 512),
+    'some calls ran slices on the borrowed slot',
+  );
+  assert.equal(
+    records.reduce((n, r) => n + r.rows, 0),
+    6 * 512,
+  );
+  assert.ok(records.every((r) => r.reason === 'bulk' && r.jobs === 1 && r.error === undefined));
+  chunks.forEach((c, i) => {
+    assertOwnRows(results[i]!, c, `chunk ${i}`);
+    assert.equal(results[i]!.batch.rows, 512, `chunk ${i}: the result counts all its rows`);
+    assert.ok(results[i]!.inferenceEndedAt >= results[i]!.inferenceStartedAt);
+  });
+  await b.drain();
+});
+
+test('a real-time job arriving during a run is served by the next free slot, while borrowed slices stay short', async () => {
+  let reached: () => void = () => undefined;
+  const fourCalls = new Promise<void>((resolve) => (reached = resolve));
+  const spy = spyOn('mlp@1', paths.mlp);
+  const run: BatchRunner = (inputs) => {
+    const reply = spy.run(inputs);
+    if (spy.calls.length === 4) reached();
+    return reply;
+  };
+  const b = batcher({ policy: fixedPolicy({ maxBatchRows: 64, maxDelayMs: 0 }), run, maxInFlight: 2, maxBulkInFlight: 1, bulkSliceMs: 1 });
+  const chunks = Array.from({ length: 8 }, (_, i) => mlpJob(1024, 1400 + i, { lane: 'bulk' }));
+  const bulkResults = chunks.map((c) => b.submit(c.item));
+  await fourCalls;
+  const callsBefore = spy.calls.length;
+  const realtime = mlpJob(1, 1450);
+  const realtimeResult = await b.submit(realtime.item);
+
+  // Both slots were busy with bulk work when the job arrived: the very next call is the job's.
+  assert.deepEqual(spy.calls[callsBefore], [[1, 32]]);
+  assertOwnRows(realtimeResult, realtime, 'real-time job');
+  const results = await Promise.all(bulkResults);
+  chunks.forEach((c, i) => assertOwnRows(results[i]!, c, `chunk ${i}`));
+  assert.ok(
+    spy.calls.some((dims) => dims[0]![0]! < 1024),
+    'borrowed slots ran slices, not whole chunks',
+  );
   await b.drain();
 });
 

@@ -2,6 +2,7 @@ import { now, ScoreqError, type BatchInfo, type ErrorInfo, type FlushReason } fr
 import { allocate, rowWidth, type WireTensor } from '../tensor.js';
 import type { FailedReply, RunReply } from '../pool/messages.js';
 import type { BatcherState, FlushPolicy } from './flush-policy.js';
+import { BulkWork, SliceSizer, type BulkOutcome, type BulkSlice } from './bulk-work.js';
 
 /** One job's rows, encoded: one tensor per model input, each with `rows` on axis 0. */
 export interface BatchItem {
@@ -10,9 +11,10 @@ export interface BatchItem {
   /** Epoch ms after which the item must not run. */
   deadline?: number;
   /**
-   * `bulk` items (overnight run chunks) run alone, only on slots real-time work leaves free:
-   * never more than `maxBulkInFlight` at once, and never while a real-time job waits on a
-   * single-slot pool. @defaultValue 'realtime'
+   * `bulk` items (overnight run chunks) run alone, never stacked with others: whole on the
+   * bulk lane's own `maxBulkInFlight` slots (never while a real-time job waits on a
+   * single-slot pool), and in short slices on the slots reserved for real-time jobs while no
+   * real-time job waits. @defaultValue 'realtime'
    */
   lane?: 'realtime' | 'bulk';
 }
@@ -48,8 +50,18 @@ export interface MicroBatcherOptions {
   maxInFlight: number;
   /** Most jobs the caller can hand over at once (the BullMQ worker's concurrency). */
   capacityJobs: number;
-  /** Bulk batches in flight at once. @defaultValue maxInFlight − 1 (at least 1): one slot stays free for real-time jobs */
+  /**
+   * Slots the bulk lane owns. The others are reserved for real-time jobs, which bulk work
+   * only borrows, in slices, while no real-time job waits. @defaultValue maxInFlight − 1 (at least 1)
+   */
   maxBulkInFlight?: number;
+  /**
+   * Longest a call on a borrowed slot should run, in ms: a real-time job arriving meanwhile
+   * waits about this long at most. Slices are sized from the measured time per row of this
+   * batcher's bulk calls (`policy.maxBatchRows` rows before the first measurement).
+   * 0 turns borrowing off. @defaultValue {@link DEFAULT_BULK_SLICE_MS}
+   */
+  bulkSliceMs?: number;
   /** Called after every batch, from the main thread. */
   onBatch?: (record: BatchRecord) => void;
   /** Prefix of batch ids, unique per process. */
@@ -62,6 +74,16 @@ interface Waiting {
   resolve: (result: ItemResult) => void;
   reject: (err: ScoreqError) => void;
 }
+
+/** Target duration of a borrowed bulk call while the real-time lane is quiet. */
+export const DEFAULT_BULK_SLICE_MS = 4;
+
+/**
+ * Real-time traffic seen this recently shrinks borrowed slices to a quarter of `bulkSliceMs`:
+ * the next job is likely near, and a short slice costs bulk work little (a call's fixed cost is ~0.1 ms).
+ */
+const REALTIME_RECENT_MS = 1_000;
+const BUSY_SLICE_SHARE = 0.25;
 
 /** Errors worth splitting a batch for: one bad job may be the cause. */
 const ISOLATE = new Set(['INFERENCE_FAILED', 'INVALID_INPUT']);
@@ -76,10 +98,14 @@ export class MicroBatcher {
   private readonly options: MicroBatcherOptions;
   private readonly idPrefix: string;
   private queue: Waiting[] = [];
-  private bulk: Waiting[] = [];
+  private bulk: BulkWork[] = [];
   private readonly maxBulkInFlight: number;
+  private readonly bulkSliceMs: number;
+  private readonly sizer: SliceSizer;
+  private lastRealtimeAt = Number.NEGATIVE_INFINITY;
   private pendingRows = 0;
   private inFlight = 0;
+  /** Bulk calls on the lane's own slots (borrowed ones count in `inFlight` only). */
   private bulkInFlight = 0;
   private inFlightJobs = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -93,6 +119,8 @@ export class MicroBatcher {
     if (!(options.capacityJobs >= 1)) throw new ScoreqError('INVALID_OPTION', 'capacityJobs must be at least 1', { field: 'capacityJobs' });
     this.options = options;
     this.maxBulkInFlight = options.maxBulkInFlight ?? Math.max(1, options.maxInFlight - 1);
+    this.bulkSliceMs = options.bulkSliceMs ?? DEFAULT_BULK_SLICE_MS;
+    this.sizer = new SliceSizer(options.policy.maxBatchRows);
     this.idPrefix = options.idPrefix ?? `b${process.pid.toString(36)}`;
   }
 
@@ -106,12 +134,13 @@ export class MicroBatcher {
       return Promise.reject(new ScoreqError('WORKER_SHUTTING_DOWN', 'the batcher is draining and takes no new jobs'));
     }
     return new Promise<ItemResult>((resolve, reject) => {
-      const waiting = { item, arrivedAt: now(), resolve, reject };
+      const arrivedAt = now();
       if (item.lane === 'bulk') {
-        this.bulk.push(waiting);
+        this.bulk.push(bulkWork(item, resolve, reject));
       } else {
-        this.queue.push(waiting);
+        this.queue.push({ item, arrivedAt, resolve, reject });
         this.pendingRows += item.rows;
+        this.lastRealtimeAt = arrivedAt;
       }
       this.pump();
     });
@@ -151,19 +180,72 @@ export class MicroBatcher {
     if (this.queue.length === 0) this.disarm();
   }
 
-  /** Real-time work keeps priority: a bulk item takes a slot only if one stays free for it. */
+  /**
+   * Real-time work keeps priority. Bulk work runs whole on the lane's own slots; a free slot
+   * reserved for real-time jobs is borrowed only while none waits (or fills a batch), for one
+   * short slice at a time, so a real-time job arriving meanwhile waits at most about a slice.
+   */
   private pumpBulk(): void {
     const { maxInFlight } = this.options;
-    while (
-      this.bulk.length > 0 &&
-      this.inFlight < maxInFlight &&
-      this.bulkInFlight < this.maxBulkInFlight &&
-      (this.queue.length === 0 || this.maxBulkInFlight < maxInFlight)
-    ) {
-      const next = this.bulk.shift()!;
+    while (this.bulk.length > 0 && this.inFlight < maxInFlight) {
+      const own = this.bulkInFlight < this.maxBulkInFlight && (this.queue.length === 0 || this.maxBulkInFlight < maxInFlight);
+      if (!own && !this.mayBorrow()) return;
+      const work = this.bulk[0]!;
+      if (!work.started && this.expired(work.item, work.fail, now())) {
+        this.bulk.shift();
+        continue;
+      }
+      const info: BatchInfo = { id: this.nextBatchId(), rows: 0, jobs: 1, reason: 'bulk' };
       const dispatchedAt = now();
-      if (!this.expired(next, dispatchedAt)) this.launch([next], next.item.rows, 'bulk', dispatchedAt);
+      const slice = work.take(own ? work.remaining : this.sliceRows(), info.id, dispatchedAt);
+      if (work.remaining === 0) this.bulk.shift();
+      this.launchBulk(work, slice, { ...info, rows: slice.rows }, own, dispatchedAt);
     }
+  }
+
+  private mayBorrow(): boolean {
+    return this.bulkSliceMs > 0 && this.queue.length === 0;
+  }
+
+  /** Rows of the next borrowed call: shorter while real-time traffic is about. */
+  private sliceRows(): number {
+    const recent = now() - this.lastRealtimeAt < REALTIME_RECENT_MS;
+    return this.sizer.rowsFor(this.bulkSliceMs * (recent ? BUSY_SLICE_SHARE : 1), Number.POSITIVE_INFINITY);
+  }
+
+  /** Runs bulk rows in a pool slot (its own or a borrowed one), which frees when the call settles. */
+  private launchBulk(work: BulkWork, slice: BulkSlice, info: BatchInfo, own: boolean, dispatchedAt: number): void {
+    this.inFlight++;
+    if (own) this.bulkInFlight++;
+    void this.runBulk(work, slice, info, dispatchedAt).finally(() => {
+      this.inFlight--;
+      if (own) this.bulkInFlight--;
+      this.pump();
+    });
+  }
+
+  private async runBulk(work: BulkWork, slice: BulkSlice, info: BatchInfo, dispatchedAt: number): Promise<void> {
+    let reply: RunReply | FailedReply;
+    try {
+      reply = await this.options.run(slice.inputs);
+    } catch (err) {
+      const error = new ScoreqError('INTERNAL', `inference pool failed: ${err instanceof Error ? err.message : String(err)}`);
+      const at = now();
+      this.report(info, dispatchedAt, { ok: false, error: error.toInfo(), startedAt: at, endedAt: at });
+      work.fail(error);
+      return;
+    }
+    this.report(info, dispatchedAt, reply);
+    if (!reply.ok) {
+      work.fail(ScoreqError.fromInfo(reply.error));
+      return;
+    }
+    this.sizer.observe(slice.rows, reply.endedAt - reply.startedAt);
+    work.complete(slice, reply);
+  }
+
+  private nextBatchId(): string {
+    return `${this.idPrefix}-${(++batchCounter).toString(36)}`;
   }
 
   private isIdle(): boolean {
@@ -215,7 +297,7 @@ export class MicroBatcher {
       if (batch.length > 0 && (rows + next.item.rows > this.options.policy.maxBatchRows || !stackable(batch[0]!.item, next.item))) break;
       this.queue.shift();
       this.pendingRows -= next.item.rows;
-      if (this.expired(next, dispatchedAt)) continue;
+      if (this.expired(next.item, next.reject, dispatchedAt)) continue;
       batch.push(next);
       rows += next.item.rows;
     }
@@ -223,23 +305,20 @@ export class MicroBatcher {
   }
 
   /** Rejects a job whose deadline passed before its batch left, without spending compute. */
-  private expired(w: Waiting, at: number): boolean {
-    if (w.item.deadline === undefined || w.item.deadline >= at) return false;
-    w.reject(new ScoreqError('DEADLINE_EXCEEDED', `deadline passed ${(at - w.item.deadline).toFixed(1)} ms before the batch ran`));
+  private expired(item: BatchItem, reject: (err: ScoreqError) => void, at: number): boolean {
+    if (item.deadline === undefined || item.deadline >= at) return false;
+    reject(new ScoreqError('DEADLINE_EXCEEDED', `deadline passed ${(at - item.deadline).toFixed(1)} ms before the batch ran`));
     return true;
   }
 
-  /** Runs a batch in a pool slot; the slot (and its lane's count) frees when the batch settles. */
+  /** Runs a real-time batch in a pool slot, which frees when the batch settles. */
   private launch(batch: Waiting[], rows: number, reason: FlushReason, dispatchedAt: number): void {
-    const bulk = reason === 'bulk';
     this.inFlight++;
-    if (bulk) this.bulkInFlight++;
-    else this.inFlightJobs += batch.length;
-    const id = `${this.idPrefix}-${(++batchCounter).toString(36)}`;
+    this.inFlightJobs += batch.length;
+    const id = this.nextBatchId();
     void this.runIsolating(batch, { id, rows, jobs: batch.length, reason }, dispatchedAt).finally(() => {
       this.inFlight--;
-      if (bulk) this.bulkInFlight--;
-      else this.inFlightJobs -= batch.length;
+      this.inFlightJobs -= batch.length;
       this.pump();
     });
   }
@@ -286,6 +365,19 @@ export class MicroBatcher {
     if (!reply.ok) record.error = reply.error;
     this.options.onBatch?.(record);
   }
+}
+
+/** A bulk item's work; its result names the first call that took its rows, and spans all its calls. */
+function bulkWork(item: BatchItem, resolve: (r: ItemResult) => void, reject: (e: ScoreqError) => void): BulkWork {
+  const settle = (o: BulkOutcome): void =>
+    resolve({
+      outputs: o.outputs,
+      batch: { id: o.batchId, rows: item.rows, jobs: 1, reason: 'bulk' },
+      dispatchedAt: o.dispatchedAt,
+      inferenceStartedAt: o.startedAt,
+      inferenceEndedAt: o.endedAt,
+    });
+  return new BulkWork(item, settle, reject);
 }
 
 /** Items stack only when every input has the same dims after the batch axis (symbolic dims may differ per job). */
