@@ -21,6 +21,9 @@ import { registerRateLimit } from './rate-limit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { oipRoutes } from './routes/oip.js';
+import { runRoutes } from './routes/runs.js';
+import { RunManager } from './runs/run-manager.js';
+import { RunsDir } from './runs/runs-dir.js';
 
 /**
  * Builds the HTTP API, ready for `app.inject()` or `app.listen()`: Redis connections, the
@@ -86,6 +89,23 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       );
     }
 
+    const callbackAllow = parseAllowlist(config.SCOREQ_WEBHOOK_ALLOW);
+    const runsDir = await RunsDir.open(config.SCOREQ_RUNS_DIR);
+    const runs = new RunManager({
+      redisUrl: config.REDIS_URL,
+      prefix,
+      dir: runsDir,
+      uploadLimitBytes: config.SCOREQ_RUN_UPLOAD_LIMIT_BYTES,
+      client,
+      redis,
+      webhookQueue: queues.webhooks(),
+      callbackAllow,
+      logger,
+    });
+    // Closed before the queues and connections it uses (closers run newest first), after
+    // Fastify has let requests in flight finish: runs stop at a chunk boundary, resumable.
+    closers.push(() => runs.close());
+
     const version = packageVersion();
     const ctx: ApiContext = {
       options: o,
@@ -93,8 +113,10 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       registry,
       jobs: new JobAccess(client, redis, queues, prefix),
       queues,
+      runs,
+      runsDir,
       redis,
-      callbackAllow: parseAllowlist(config.SCOREQ_WEBHOOK_ALLOW),
+      callbackAllow,
       version,
     };
     // Typed as Fastify's logger interface, so route plugins see a plain FastifyInstance.
@@ -122,6 +144,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(jobRoutes(ctx));
     await app.register(modelRoutes(ctx));
     await app.register(oipRoutes(ctx));
+    await app.register(runRoutes(ctx));
     await app.ready();
     return app;
   } catch (err) {
