@@ -1,5 +1,6 @@
 /**
- * `@scoreq/api` — the HTTP gateway of scoreq (Fastify): jobs (`/v1/jobs`), model management
+ * `@scoreq/api` — the HTTP gateway of scoreq (Fastify): jobs (`/v1/jobs`), overnight runs
+ * (`/v1/runs`, produced in this process on files in SCOREQ_RUNS_DIR), model management
  * (`/v1/models`), the Open Inference Protocol v2 (`/v2/...`, KServe/Triton compatible), API keys
  * with tenants and scopes, per-key rate limits, OpenAPI docs at `/docs` and `/metrics`.
  *
