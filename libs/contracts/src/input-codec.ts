@@ -34,50 +34,100 @@ export function validateInput(record: ModelVersionRecord, input: { rows?: Featur
  * naming the first offending field, e.g. `rows[3].age`.
  */
 export function encodeRows(features: FeatureSpec[], rows: FeatureRow[], out: NumericSink, offset: number, record: ModelVersionRecord): void {
-  if (features.length === 0) {
-    throw invalid(`model version ${record.version} has no feature names in its metadata: send tensors, or add "features" to the metadata`, 'rows');
-  }
-  const known = featureIndex(features);
-  let k = offset;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalid(`rows[${r}] must be an object of named features`, `rows[${r}]`);
-    for (const name in row) {
-      if (!known.has(name)) throw invalid(`rows[${r}] has unknown feature '${name}' (expected: ${[...known.keys()].join(', ')})`, `rows[${r}].${name}`);
-    }
-    for (const f of features) out[k++] = featureValue(f, row[f.name], r);
-  }
+  rowEncoder(features, record)(rows, out, offset);
 }
 
-const indexCache = new WeakMap<FeatureSpec[], Map<string, number>>();
-function featureIndex(features: FeatureSpec[]): Map<string, number> {
-  let index = indexCache.get(features);
-  if (!index) {
-    index = new Map(features.map((f, i) => [f.name, i]));
-    indexCache.set(features, index);
+/** {@link encodeRows} with its feature list and record bound once: `(rows, out, offset) => void`. */
+export type RowsEncoder = (rows: FeatureRow[], out: NumericSink, offset: number) => void;
+
+const encoderCache = new WeakMap<FeatureSpec[], { record: ModelVersionRecord; encode: RowsEncoder }>();
+
+/**
+ * The encoder {@link encodeRows} runs, built once per feature list (and cached): callers that
+ * encode on every job hold it instead of looking it up. Same values and same errors.
+ */
+export function rowEncoder(features: FeatureSpec[], record: ModelVersionRecord): RowsEncoder {
+  const cached = encoderCache.get(features);
+  if (cached && cached.record === record) return cached.encode;
+  const encode = compileRowEncoder(features, record);
+  encoderCache.set(features, { record, encode });
+  return encode;
+}
+
+/**
+ * Each row first tries the plain-number path: exactly as many keys as features and every
+ * value a finite number (what the SDK and most producers send). That path writes the same
+ * values with the same arithmetic as the checked path, without building a field name per
+ * value; any other row (a default, a category, a boolean, an unknown key, a bad value) is
+ * redone by the checked path, which writes it or throws naming the field.
+ */
+function compileRowEncoder(features: FeatureSpec[], record: ModelVersionRecord): RowsEncoder {
+  if (features.length === 0) {
+    return () => {
+      throw invalid(`model version ${record.version} has no feature names in its metadata: send tensors, or add "features" to the metadata`, 'rows');
+    };
   }
-  return index;
+  const names = features.map((f) => f.name);
+  const scales = features.map((f) => f.scale);
+  const known = new Map(features.map((f, i) => [f.name, i]));
+  const width = names.length;
+
+  const plainRow = (row: FeatureRow, out: NumericSink, k: number): boolean => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
+    let keys = 0;
+    for (const _ in row) keys++;
+    if (keys !== width) return false;
+    for (let i = 0; i < width; i++) {
+      const x = row[names[i]!];
+      if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+      const scale = scales[i];
+      out[k + i] = scale ? (x - scale.mean) / scale.std : x;
+    }
+    return true;
+  };
+
+  const checkedRow = (row: FeatureRow, r: number, out: NumericSink, k: number): void => {
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) throw invalid(`rows[${r}] must be an object of named features`, `rows[${r}]`);
+    for (const name in row) {
+      if (!known.has(name)) throw invalid(`rows[${r}] has unknown feature '${name}' (expected: ${names.join(', ')})`, `rows[${r}].${name}`);
+    }
+    for (let i = 0; i < width; i++) out[k + i] = featureValue(features[i]!, row[names[i]!], r);
+  };
+
+  return (rows, out, offset) => {
+    let k = offset;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      if (!plainRow(row, out, k)) checkedRow(row, r, out, k);
+      k += width;
+    }
+  };
 }
 
 function featureValue(f: FeatureSpec, raw: unknown, r: number): number {
-  const field = `rows[${r}].${f.name}`;
   let x: number;
   if (raw === undefined || raw === null) {
-    if (f.default === undefined) throw invalid(`${field} is missing and the feature has no default`, field);
+    if (f.default === undefined) throw invalidValue(f, r, 'is missing and the feature has no default');
     x = f.default;
   } else if (typeof raw === 'number') {
-    if (!Number.isFinite(raw)) throw invalid(`${field} must be a finite number, got ${raw}`, field);
+    if (!Number.isFinite(raw)) throw invalidValue(f, r, `must be a finite number, got ${raw}`);
     x = raw;
   } else if (typeof raw === 'boolean') {
     x = raw ? 1 : 0;
   } else if (typeof raw === 'string' && f.categories) {
     const mapped = f.categories[raw];
-    if (mapped === undefined) throw invalid(`${field} has unknown category '${raw}' (known: ${Object.keys(f.categories).join(', ')})`, field);
+    if (mapped === undefined) throw invalidValue(f, r, `has unknown category '${raw}' (known: ${Object.keys(f.categories).join(', ')})`);
     x = mapped;
   } else {
-    throw invalid(`${field} must be a number, got ${typeof raw} ${JSON.stringify(raw)}`, field);
+    throw invalidValue(f, r, `must be a number, got ${typeof raw} ${JSON.stringify(raw)}`);
   }
   return f.scale ? (x - f.scale.mean) / f.scale.std : x;
+}
+
+/** Built only when a value is refused: the field name is a string per value. */
+function invalidValue(f: FeatureSpec, r: number, why: string): ScoreqError {
+  const field = `rows[${r}].${f.name}`;
+  return invalid(`${field} ${why}`, field);
 }
 
 /** Number of feature columns a row-fed model expects, checked against the input's shape. */
