@@ -1,9 +1,9 @@
 import {
-  encodeRows,
   featureSpecs,
   featureWidth,
   formatRow,
   mainOutput,
+  rowEncoder,
   OIP_DATATYPES,
   ScoreqError,
   tensorRows,
@@ -13,6 +13,7 @@ import {
   type ModelVersionRecord,
   type OutputTensor,
   type RowOutput,
+  type RowsEncoder,
   type TensorSpec,
 } from '@scoreq/contracts';
 import { allocate, fillFrom, isBigIntType, rowWidth, toNumbers, type TensorData, type WireTensor } from './tensor.js';
@@ -35,10 +36,15 @@ export class ModelCodec {
   private readonly record: ModelVersionRecord;
   private readonly features: FeatureSpec[];
   private readonly rowInput: { input: TensorSpec; width: number } | undefined;
+  private readonly encodeFeatures: RowsEncoder;
+  /** Name of the output rows are formatted from (see `mainOutput`). */
+  private readonly mainName: string | undefined;
 
   constructor(record: ModelVersionRecord) {
     this.record = record;
     this.features = featureSpecs(record.metadata);
+    this.encodeFeatures = rowEncoder(this.features, record);
+    this.mainName = mainOutput(record)?.name;
     this.rowInput = this.features.length > 0 && record.signature.inputs.length === 1 ? featureWidth(record) : undefined;
     const columns = this.rowInput?.input.shape[1];
     if (this.rowInput && typeof columns === 'number' && columns > 0 && columns !== this.rowInput.width) {
@@ -65,10 +71,10 @@ export class ModelCodec {
     const data = allocate(input.type, rows.length * width);
     if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
       const scratch = new Float64Array(rows.length * width);
-      encodeRows(this.features, rows, scratch, 0, this.record);
+      this.encodeFeatures(rows, scratch, 0);
       for (let i = 0; i < scratch.length; i++) data[i] = BigInt(Math.round(scratch[i]!));
     } else {
-      encodeRows(this.features, rows, data, 0, this.record);
+      this.encodeFeatures(rows, data, 0);
     }
     return { rows: rows.length, inputs: [{ name: input.name, type: input.type, dims: [rows.length, width], data }] };
   }
@@ -105,8 +111,7 @@ export class ModelCodec {
 
   /** The main output of a batch slice (see `mainOutput`) as float32 rows × width. */
   mainValues(outputs: WireTensor[]): { name: string; width: number; data: Float32Array } {
-    const name = mainOutput(this.record)?.name;
-    const main = outputs.find((o) => o.name === name) ?? outputs[0];
+    const main = this.mainOf(outputs);
     if (!main) throw new ScoreqError('INFERENCE_FAILED', 'the model returned no outputs');
     const data = main.data instanceof Float32Array ? main.data.slice() : Float32Array.from(main.data as ArrayLike<number>, Number);
     return { name: main.name, width: rowWidth(main.dims), data };
@@ -136,17 +141,25 @@ export class ModelCodec {
   }
 
   private decodeRows(outputs: WireTensor[]): RowOutput[] {
-    const name = mainOutput(this.record)?.name;
-    const main = outputs.find((o) => o.name === name) ?? outputs[0];
+    const main = this.mainOf(outputs);
     if (!main) return [];
     const rows = main.dims[0] ?? 1;
     const width = rowWidth(main.dims);
+    const { data } = main;
+    // A float job slice is read in place: formatRow takes any ArrayLike of numbers, and a
+    // one-row job (the real-time common case) is the whole slice, so no copy is needed.
+    const direct = rows === 1 && (data instanceof Float32Array || data instanceof Float64Array);
     const result = new Array<RowOutput>(rows);
     for (let r = 0; r < rows; r++) {
-      const values = toNumbers(main.data, r * width, (r + 1) * width);
+      const values = direct ? data : toNumbers(data, r * width, (r + 1) * width);
       result[r] = formatRow(this.record.metadata, values) ?? { outputs: rowOutputs(outputs, r) };
     }
     return result;
+  }
+
+  private mainOf(outputs: WireTensor[]): WireTensor | undefined {
+    for (const o of outputs) if (o.name === this.mainName) return o;
+    return outputs[0];
   }
 }
 
