@@ -1,5 +1,6 @@
 import { Queue, Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
+import { SET_MANY_COMMAND } from './result-store.js';
 
 /**
  * Every BullMQ object and Redis connection the worker makes is built here, so the queue
@@ -19,9 +20,12 @@ export class BullFactory {
     return new Redis(this.url, { maxRetriesPerRequest: null });
   }
 
-  /** A connection for our own writes, auto-pipelined so one batch's writes share a round trip. */
+  /**
+   * A connection for our own writes, auto-pipelined so one batch's writes share a round trip;
+   * the batch's result records are already one command, which skips the pipeline.
+   */
   resultConnection(): Redis {
-    return new Redis(this.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+    return new Redis(this.url, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: [SET_MANY_COMMAND], maxRetriesPerRequest: 3 });
   }
 
   worker<T, R>(

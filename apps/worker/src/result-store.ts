@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keys, type ChunkResult, type JobRecord } from '@scoreq/contracts';
+import { recordJson } from './record-json.js';
 
 /** SET key value EX ttl for each (KEYS[i], ARGV[i], ARGV[n + i]): one command for a whole batch. */
 const SET_MANY = `
@@ -15,6 +16,13 @@ interface PendingWrite {
   ttlSec: number;
   done: { resolve: () => void; reject: (err: unknown) => void };
 }
+
+/**
+ * Name of the script command that writes a batch of records. It is sent once per batch, so
+ * the result connection leaves it out of auto-pipelining, whose per-flush Pipeline object
+ * cost more than the command itself.
+ */
+export const SET_MANY_COMMAND = 'scoreqSetMany';
 
 type SetManyRedis = Redis & { scoreqSetMany(numKeys: number, ...args: (string | number)[]): Promise<number> };
 
@@ -32,13 +40,13 @@ export class ResultStore {
   private scheduled = false;
 
   constructor(redis: Redis, prefix: string) {
-    if (!('scoreqSetMany' in redis)) redis.defineCommand('scoreqSetMany', { lua: SET_MANY });
+    if (!(SET_MANY_COMMAND in redis)) redis.defineCommand(SET_MANY_COMMAND, { lua: SET_MANY });
     this.redis = redis as SetManyRedis;
     this.keys = keys(prefix);
   }
 
   put(record: JobRecord, ttlSec: number): Promise<void> {
-    return this.write(this.keys.result(record.id), JSON.stringify(record), ttlSec);
+    return this.write(this.keys.result(record.id), recordJson(record), ttlSec);
   }
 
   putChunk(jobId: string, result: ChunkResult, ttlSec: number): Promise<void> {
