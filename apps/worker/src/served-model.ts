@@ -41,6 +41,10 @@ export class ServedModel {
   private readonly deps: ServedModelDeps;
   private state: SourceModel;
   private readonly loaded = new Map<string, Promise<ServedVersion>>();
+  /** Versions whose load has finished, by number: what {@link loadedVersion} answers from. */
+  private readonly ready = new Map<string, ServedVersion>();
+  /** Version numbers jobs' refs resolved to under the current state (cleared when it changes). */
+  private readonly refs = new Map<string | undefined, string>();
 
   private constructor(state: SourceModel, deps: ServedModelDeps) {
     this.name = state.name;
@@ -63,7 +67,20 @@ export class ServedModel {
       state.aliases,
       ref,
     );
+    // Refs are job input: numbers may be spelled many ways ("01"), so the memo stays small.
+    if (this.refs.size >= MAX_REMEMBERED_REFS) this.refs.clear();
+    this.refs.set(ref, number);
     return this.load(state.versions.find((v) => v.version === number)!);
+  }
+
+  /**
+   * The loaded version a ref names, without waiting, when {@link resolve} has resolved the
+   * same ref under the current state and the version has finished loading; otherwise
+   * undefined (call `resolve`). Runs on every job: a promise per job is measurable there.
+   */
+  loadedVersion(ref: string | undefined): ServedVersion | undefined {
+    const number = this.refs.get(ref);
+    return number === undefined ? undefined : this.ready.get(number);
   }
 
   /** Aliases now in force, e.g. `{ production: "2" }`. */
@@ -86,6 +103,7 @@ export class ServedModel {
     await Promise.all(live.map((v) => this.load(v)));
     const previous = this.state;
     this.state = next;
+    this.refs.clear();
     const kept = new Set(next.versions.map((v) => v.version));
     const gone = previous.versions.filter((v) => !kept.has(v.version));
     await Promise.all(gone.map((v) => this.retire(v.version)));
@@ -104,9 +122,15 @@ export class ServedModel {
   private load(v: SourceVersion): Promise<ServedVersion> {
     let pending = this.loaded.get(v.version);
     if (!pending) {
-      pending = loadVersion(this.name, v, this.deps);
-      pending.catch(() => this.loaded.delete(v.version));
-      this.loaded.set(v.version, pending);
+      const loading = loadVersion(this.name, v, this.deps);
+      loading.then(
+        (served) => {
+          if (this.loaded.get(v.version) === loading) this.ready.set(v.version, served);
+        },
+        () => this.loaded.delete(v.version),
+      );
+      this.loaded.set(v.version, loading);
+      pending = loading;
     }
     return pending;
   }
@@ -116,12 +140,15 @@ export class ServedModel {
     const pending = this.loaded.get(version);
     if (!pending) return;
     this.loaded.delete(version);
+    this.ready.delete(version);
     const served = await pending.catch(() => undefined);
     if (!served) return;
     await served.batcher.drain();
     this.deps.pool.release(served.key);
   }
 }
+
+const MAX_REMEMBERED_REFS = 64;
 
 /** Versions some alias points at, and the latest (what `production` means without an alias). */
 function liveVersions(model: SourceModel): SourceVersion[] {
