@@ -242,5 +242,7 @@ test('wrong options are refused by name before anything starts', async () => {
     code: 'INVALID_INPUT',
     message: /no column for features f01, /,
   });
-  await assert.rejects(client.runs.status('no-such-run'), { code: 'JOB_NOT_FOUND' });
+  await assert.rejects(client.runs.status('no-such-run'), { code: 'RUN_NOT_FOUND' });
+  await assert.rejects(run({ model: 'churn', input: noFeatures, output: join(dir, 'x.csv'), id: 'refused-start' }), { code: 'INVALID_INPUT' });
+  await assert.rejects(client.runs.status('refused-start'), { code: 'RUN_NOT_FOUND' }, 'a refused start leaves no run behind');
 });

@@ -129,7 +129,7 @@ test('`scoreq run --callback` refuses a URL the SSRF guard refuses, before the r
   const args = ['run', '--model', 'churn', '--input', input, '--output', join(dir, 'ssrf-out.csv'), '--id', 'ssrf', '--callback', hooks.url];
   const cli = startCli(args, cliEnv({ SCOREQ_WEBHOOK_ALLOW: '' }));
   assert.notEqual(await cli.exited, 0);
-  await assert.rejects(client.runs.status('ssrf'), { code: 'JOB_NOT_FOUND' }, 'no run was started');
+  await assert.rejects(client.runs.status('ssrf'), { code: 'RUN_NOT_FOUND' }, 'no run was started');
 });
 
 test('onFinished is called once per finish: not again on a resume of the ended run, and a cancel of a run with no producer is announced by the canceller', async () => {

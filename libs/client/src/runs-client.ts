@@ -61,7 +61,7 @@ export class RunsClient {
   /**
    * The state of a run and the figures derived from it (rows/s, ETA, progress).
    *
-   * @throws ScoreqError JOB_NOT_FOUND when no run has that id (or its state expired).
+   * @throws ScoreqError RUN_NOT_FOUND when no run has that id (or its state expired).
    */
   status(id: string): Promise<RunInfo> {
     return this.edge(async () => {
@@ -76,7 +76,7 @@ export class RunsClient {
    * Resolves with the run's state once it is completed, failed or cancelled (it does not
    * throw for a failed run: look at `status` and `error`).
    *
-   * @throws ScoreqError WAIT_TIMEOUT after `timeoutMs`; JOB_NOT_FOUND for an unknown run.
+   * @throws ScoreqError WAIT_TIMEOUT after `timeoutMs`; RUN_NOT_FOUND for an unknown run.
    */
   async wait(id: string, options?: RunWaitOptions): Promise<RunInfo> {
     const o = record(options ?? {}, 'options');
@@ -103,7 +103,7 @@ export class RunsClient {
    *
    * @returns true if the run was running and is now cancelled; false if it had already
    * finished (completed, failed or cancelled).
-   * @throws ScoreqError JOB_NOT_FOUND for an unknown run.
+   * @throws ScoreqError RUN_NOT_FOUND for an unknown run.
    */
   cancel(id: string): Promise<boolean> {
     return this.edge(async () => {
@@ -182,7 +182,7 @@ export class RunsClient {
 }
 
 function notFound(id: string): ScoreqError {
-  return new ScoreqError('JOB_NOT_FOUND', `no run with id ${id} exists (its state may have expired)`, { id });
+  return new ScoreqError('RUN_NOT_FOUND', `no run with id ${id} exists (its state may have expired)`, { id });
 }
 
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -58,6 +58,11 @@ export class RunStateStore {
     return (await this.redis.eval(CREATE_SCRIPT, 1, this.key(state.id), ...fields)) === 1;
   }
 
+  /** Deletes the state of a run that never got going (its set-up failed after `create`). */
+  async discard(id: string): Promise<void> {
+    await this.redis.del(this.key(id));
+  }
+
   /**
    * Starts a new producer session of an existing run: status back to running (a failed run may
    * be resumed), its error and end time cleared, and no expiry while it runs.

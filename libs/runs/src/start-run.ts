@@ -57,9 +57,12 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
   const cleanup = async (): Promise<void> => {
     for (const close of closers.reverse().splice(0)) await close().catch(o.onError);
   };
+  const id = o.id ?? newRunId();
+  const store = new RunStateStore(redis, o.prefix);
+  // Set when this call created the run: a set-up that fails after that deletes it again, so a
+  // mistake (a missing column, an unwritable output) leaves no "running" run nobody produces.
+  let created = false;
   try {
-    const id = o.id ?? newRunId();
-    const store = new RunStateStore(redis, o.prefix);
     const before = await store.load(id);
     // An ended run is announced here too, in case the process that ended it could not.
     if (before && before.status !== 'running' && o.onFinished) await announceFinish(store, describeRun(before, now()), o.onFinished);
@@ -99,6 +102,7 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
       state = freshState(id, o, version.version, producer, o.input === '-' ? undefined : await inputSize(o.input));
       if (!(await store.create(state)))
         throw new ScoreqError('INVALID_OPTION', `run ${id} was created by another process meanwhile; use another --id`, { field: 'id' });
+      created = true;
     }
     const resumed = existing !== null;
     const shape = modelShape(version);
@@ -175,6 +179,7 @@ export async function startRun(options: RunOptions): Promise<RunHandle> {
       },
     };
   } catch (err) {
+    if (created) await store.discard(id).catch(o.onError);
     await cleanup();
     throw err;
   }

@@ -230,7 +230,7 @@ export class RunManager {
     try {
       return await this.deps.client.runs.status(id);
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'JOB_NOT_FOUND') return null;
+      if ((err as { code?: unknown }).code === 'RUN_NOT_FOUND') return null;
       throw err;
     }
   }
