@@ -11,6 +11,10 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app /app
+# Overnight runs started over HTTP keep their files here (a volume in docker-compose.yml);
+# created now so a fresh named volume is owned by the unprivileged user.
+RUN mkdir -p /data/runs && chown node:node /data/runs
+ENV SCOREQ_RUNS_DIR=/data/runs
 USER node
 ENTRYPOINT ["node", "apps/cli/dist/src/main.js"]
 CMD ["worker"]
