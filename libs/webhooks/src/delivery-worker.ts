@@ -85,7 +85,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     const verdict = judge(result, final, policy.timeoutMs);
     const line = {
       webhookId: data.messageId,
-      jobId: data.payload.id,
+      // Job events name the job, run events the run.
+      [data.payload.type.startsWith('run.') ? 'runId' : 'jobId']: data.payload.id,
       type: data.payload.type,
       tenant: data.tenant,
       url: urlOrigin(data.callbackUrl),

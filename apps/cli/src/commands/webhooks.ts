@@ -85,7 +85,9 @@ async function replay(id: string): Promise<void> {
       await queue.close();
     }
   });
-  print(`queued ${letter.id} (${letter.payload.type} of job ${letter.payload.id}) for delivery to ${origin(letter.callbackUrl)} again`);
+  print(
+    `queued ${letter.id} (${letter.payload.type} of ${letter.payload.type.startsWith('run.') ? 'run' : 'job'} ${letter.payload.id}) for delivery to ${origin(letter.callbackUrl)} again`,
+  );
 }
 
 export function registerWebhooks(program: Command): void {
