@@ -5,8 +5,10 @@ export const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A chunk of an overnight run, on queue `score-<model>-bulk`. Rows travel as one binary
- * matrix (base64 of a little-endian Float32Array, rows × width, already in the model's
- * feature order and scaled), never as JSON numbers. Job id: `<model>.<runId>-c<chunk>`.
+ * matrix (a little-endian Float32Array, rows × width, already in the model's feature order
+ * and scaled), never as JSON numbers: as raw bytes at {@link chunkInputKey} (what `scoreq run`
+ * writes: no base64, and the job's JSON stays small), or base64 in `features`.
+ * Job id: `<model>.<runId>-c<chunk>`.
  */
 export const chunkJobDataSchema = z.object({
   model: z.string(),
@@ -14,8 +16,8 @@ export const chunkJobDataSchema = z.object({
   version: z.string().regex(/^\d+$/),
   run: z.object({ id: z.string().regex(RUN_ID), chunk: z.number().int().nonnegative() }),
   rows: z.number().int().positive(),
-  /** base64 Float32Array of rows × width values. */
-  features: z.string(),
+  /** base64 Float32Array of rows × width values; when absent the bytes are at {@link chunkInputKey}. */
+  features: z.string().optional(),
   width: z.number().int().positive(),
   enqueuedAt: z.number().optional(),
   /** Seconds the chunk result is kept. */
@@ -35,20 +37,37 @@ export interface ChunkResult {
   inferenceMs: number;
 }
 
+/**
+ * Where a chunk's rows wait as raw float32 bytes (when its job has no `features`), with a TTL
+ * of the chunk's `resultTtlSec`. The worker deletes the key once the chunk's result is stored.
+ */
+export function chunkInputKey(prefix: string, jobId: string): string {
+  return `${prefix}:chunk-input:${jobId}`;
+}
+
+/** A Float32Array's bytes as a Buffer, uncopied (little-endian on every platform Node runs on here). */
+export function float32Bytes(values: Float32Array): Buffer {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** Copies raw float32 bytes into a Float32Array that owns its buffer (so it can be transferred). */
+export function bytesToFloat32(bytes: Uint8Array): Float32Array {
+  if (bytes.byteLength % 4 !== 0) throw new RangeError(`payload of ${bytes.byteLength} bytes is not a whole number of float32 values`);
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
 export function chunkJobId(model: string, runId: string, chunk: number): string {
   return `${model}.${runId}-c${chunk}`;
 }
 
 /** base64 of a Float32Array's bytes (little-endian on every platform Node runs on here). */
 export function float32ToBase64(values: Float32Array): string {
-  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+  return float32Bytes(values).toString('base64');
 }
 
 /** Decodes base64 into a Float32Array that owns its buffer (so it can be transferred). */
 export function base64ToFloat32(text: string): Float32Array {
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.byteLength % 4 !== 0) throw new RangeError(`base64 payload of ${bytes.byteLength} bytes is not a whole number of float32 values`);
-  const out = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
+  return bytesToFloat32(Buffer.from(text, 'base64'));
 }
