@@ -128,7 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
           concurrency: config.SCOREQ_WORKER_CONCURRENCY,
           connection: connection(factory.workerConnection()),
         }),
-        factory.worker(bulkQueueName(model.name), createChunkProcessor(deps), {
+        factory.worker(bulkQueueName(model.name), createChunkProcessor(deps, { redis: results, prefix: config.SCOREQ_PREFIX }), {
           ...consumerOptions,
           concurrency: config.SCOREQ_BULK_CONCURRENCY,
           connection: connection(factory.workerConnection()),
