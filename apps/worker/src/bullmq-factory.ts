@@ -31,7 +31,7 @@ export class BullFactory {
   worker<T, R>(
     queue: string,
     processor: Processor<T, R>,
-    options: { concurrency: number; resultTtlSec: number; connection: Redis; lockDurationMs: number; stalledIntervalMs: number },
+    options: { concurrency: number; resultTtlSec: number; connection: Redis; lockDurationMs: number; stalledIntervalMs: number; maxStalledCount: number },
   ): Worker<T, R> {
     return new Worker<T, R>(queue, processor, {
       connection: options.connection,
@@ -39,6 +39,7 @@ export class BullFactory {
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
       autorun: true,
       // Jobs from plain BullMQ producers may not say how long to keep them (STACK-NOTES trap 8).
       removeOnComplete: { age: options.resultTtlSec },

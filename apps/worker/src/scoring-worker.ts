@@ -110,6 +110,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
       resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
       lockDurationMs: config.SCOREQ_LOCK_DURATION_MS,
       stalledIntervalMs: config.SCOREQ_STALLED_INTERVAL_MS,
+      maxStalledCount: config.SCOREQ_MAX_STALLED_COUNT,
     };
     for (const model of served) {
       const deps = {

@@ -35,6 +35,11 @@ export const ENV_SCHEMA = {
     .default(30_000)
     .describe('How long a worker holds a job before another may take it over if the first dies (BullMQ lockDuration); must exceed the slowest batch'),
   SCOREQ_STALLED_INTERVAL_MS: int(500).default(30_000).describe('How often workers look for jobs whose holder died (BullMQ stalledInterval)'),
+  SCOREQ_MAX_STALLED_COUNT: int(0)
+    .default(3)
+    .describe(
+      'Times a job whose worker died or stopped renewing its lock is put back to be scored again before it fails (BullMQ maxStalledCount); scoring is idempotent, so an overloaded worker should not fail jobs',
+    ),
   SCOREQ_MAX_JOB_ROWS: int(1).default(10_000).describe('Most rows one real-time job may carry'),
   SCOREQ_RESULT_TTL_SEC: int(1).default(3600).describe('Seconds a result is kept in Redis'),
   SCOREQ_METRICS_PORT: int(0).default(9464).describe('Port of the worker /metrics and /healthz server (0: any free port)'),
