@@ -1,6 +1,7 @@
 import { ScoreqError } from '@scoreq/contracts';
 import type { Scenario } from './scenario.js';
 import { bulkLarge } from './scenarios/bulk-large.js';
+import { bulkLatency } from './scenarios/bulk-latency.js';
 import { bulkSmall } from './scenarios/bulk-small.js';
 import { httpScenario } from './scenarios/http.js';
 import { realtimeLarge } from './scenarios/realtime-large.js';
@@ -10,12 +11,12 @@ import { realtimeSmall } from './scenarios/realtime-small.js';
  * Every scenario `scoreq bench` knows, one file each under `scenarios/`. A new scenario
  * (`latency`, `bulk-small`, …) is a new file exporting a {@link Scenario}, added here.
  */
-const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge, bulkSmall, bulkLarge, httpScenario];
+const SCENARIOS: readonly Scenario[] = [realtimeSmall, realtimeLarge, bulkSmall, bulkLarge, bulkLatency, httpScenario];
 
 /** Names that run several scenarios, in order. */
 const GROUPS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   realtime: ['realtime-small', 'realtime-large'],
-  bulk: ['bulk-small', 'bulk-large'],
+  bulk: ['bulk-small', 'bulk-large', 'bulk-latency'],
 });
 
 /** What `scoreq bench` runs when no scenario is named. */

@@ -18,8 +18,16 @@ export interface CliChild {
   stop(): Promise<void>;
 }
 
+/**
+ * Extra node flags for the children, e.g. `SCOREQ_BENCH_CHILD_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'`
+ * to profile the worker and the producer of a bulk bench (node refuses --cpu-prof in NODE_OPTIONS).
+ */
+function childFlags(): string[] {
+  return (process.env.SCOREQ_BENCH_CHILD_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 export function startCliChild(args: string[], env: Record<string, string>): CliChild {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...childFlags(), MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const watchers: { text: string; resolve: (line: string) => void }[] = [];
   const onLine = (line: string): void => {
