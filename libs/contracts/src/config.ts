@@ -29,7 +29,9 @@ export const ENV_SCHEMA = {
   SCOREQ_MAX_DELAY_MS: z.coerce.number().min(0).default(2).describe('Longest a row waits for its batch to fill, in ms'),
   SCOREQ_REALTIME_RESERVED_THREADS: int(0)
     .default(1)
-    .describe('Pool threads run chunks never take, kept free for real-time jobs (0 on workers that serve only overnight runs)'),
+    .describe(
+      'Pool threads reserved for real-time jobs: run chunks borrow them only while no real-time job waits, in short slices (0 on workers that serve only overnight runs)',
+    ),
   SCOREQ_BULK_CONCURRENCY: int(1).default(4).describe('Run chunks a worker holds at once per model (bulk queue)'),
   SCOREQ_LOCK_DURATION_MS: int(1000)
     .default(30_000)

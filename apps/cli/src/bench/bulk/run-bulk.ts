@@ -94,7 +94,7 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
           ctx.progress(`${scenario} io run ${run}/${options.runs}: ${Math.round(baseline.at(-1)!)} rows/s`);
         } else {
           baseline.push(await runRawBaseline(model.path, matrix!, width, spec.chunkRows, options.threads, options.threads));
-          // The worker runs bulk chunks on all but one of its threads (one stays free for real-time jobs).
+          // For reference: one thread fewer, what the bulk lane had before it could borrow the thread reserved for real-time jobs.
           bulkSlots.push(await runRawBaseline(model.path, matrix!, width, spec.chunkRows, options.threads, Math.max(1, options.threads - 1)));
           ctx.progress(
             `${scenario} raw run ${run}/${options.runs}: ${Math.round(baseline.at(-1)!)} rows/s (${Math.round(bulkSlots.at(-1)!)} rows/s on the bulk lane's slots)`,
