@@ -214,6 +214,7 @@ test('a cancelled run stops, its waiting chunk jobs and results are removed, and
     assert.equal(final.status, 'cancelled');
     assert.equal(final.error?.code, 'CANCELLED');
     assert.equal(await queue.getWaitingCount(), 0, 'waiting chunk jobs are removed');
+    assert.deepEqual(await redis.keys(`${prefix}:chunk-input:*`), [], 'their input bytes are removed');
     assert.equal(await client.runs.cancel(handle.id), false, 'a second cancel changes nothing');
     await assert.rejects(run({ model: 'churn', input, output, id: handle.id }), { code: 'INVALID_OPTION', message: /was cancelled/ });
   } finally {

@@ -1,5 +1,16 @@
 import { Queue } from 'bullmq';
-import { assertModelName, bulkQueueName, chunkJobId, keys, now, resolveVersion, ScoreqError, type ErrorInfo, type ModelVersionRecord } from '@scoreq/contracts';
+import {
+  assertModelName,
+  bulkQueueName,
+  chunkInputKey,
+  chunkJobId,
+  keys,
+  now,
+  resolveVersion,
+  ScoreqError,
+  type ErrorInfo,
+  type ModelVersionRecord,
+} from '@scoreq/contracts';
 import type { BullFactoryConfig } from './bullmq-factory.js';
 import type { ModelCatalog } from './catalog.js';
 import type { ClientConnection } from './connection.js';
@@ -120,9 +131,10 @@ export class RunsClient {
   }
 
   /**
-   * Removes the chunk jobs of a run that are still waiting and the chunk results nobody will
-   * read: every chunk between the last one written and the highest one enqueued. Jobs a worker
-   * already holds stay (the worker fails them fast once the run is cancelled).
+   * Removes the chunk jobs of a run that are still waiting, their input bytes and the chunk
+   * results nobody will read: every chunk between the last one written and the highest one
+   * enqueued. Jobs a worker already holds stay (the worker fails them fast once the run is
+   * cancelled).
    */
   async removeChunks(state: Pick<RunState, 'id' | 'model' | 'writtenChunks' | 'enqueuedChunks'>): Promise<void> {
     const redis = await this.deps.connection.ready();
@@ -130,7 +142,7 @@ export class RunsClient {
     const ids: string[] = [];
     for (let c = state.writtenChunks; c < state.enqueuedChunks; c++) ids.push(chunkJobId(state.model, state.id, c));
     await Promise.all(ids.map((jobId) => queue.remove(jobId)));
-    if (ids.length > 0) await redis.unlink(...ids.map((jobId) => this.redisKeys.chunkResult(jobId)));
+    if (ids.length > 0) await redis.unlink(...ids.flatMap((jobId) => [this.redisKeys.chunkResult(jobId), chunkInputKey(this.deps.bull.prefix, jobId)]));
   }
 
   /**
