@@ -1,7 +1,7 @@
 import type { ScoreqError } from '@scoreq/contracts';
 import { allocate, rowWidth, type WireTensor } from '../tensor.js';
 import type { RunReply } from '../pool/messages.js';
-import type { BatchItem } from './micro-batcher.js';
+import type { BatchItem } from './batch-types.js';
 
 /** Rows `[from, from + rows)` of a bulk item, as one inference call. */
 export interface BulkSlice {

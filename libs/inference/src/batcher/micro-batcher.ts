@@ -1,47 +1,11 @@
-import { now, ScoreqError, type BatchInfo, type ErrorInfo, type FlushReason } from '@scoreq/contracts';
-import { allocate, rowWidth, type WireTensor } from '../tensor.js';
+import { now, ScoreqError, type BatchInfo, type FlushReason } from '@scoreq/contracts';
 import type { FailedReply, RunReply } from '../pool/messages.js';
+import type { BatchItem, BatchRecord, BatchRunner, ItemResult } from './batch-types.js';
+import { settle, stack, stackable } from './batch-tensors.js';
 import type { BatcherState, FlushPolicy } from './flush-policy.js';
 import { BulkWork, SliceSizer, type BulkOutcome, type BulkSlice } from './bulk-work.js';
 
-/** One job's rows, encoded: one tensor per model input, each with `rows` on axis 0. */
-export interface BatchItem {
-  rows: number;
-  inputs: WireTensor[];
-  /** Epoch ms after which the item must not run. */
-  deadline?: number;
-  /**
-   * `bulk` items (overnight run chunks) run alone, never stacked with others: whole on the
-   * bulk lane's own `maxBulkInFlight` slots (never while a real-time job waits on a
-   * single-slot pool), and in short slices on the slots reserved for real-time jobs while no
-   * real-time job waits. @defaultValue 'realtime'
-   */
-  lane?: 'realtime' | 'bulk';
-}
-
-/** What a job gets back: its own slice of every output, and where it rode. */
-export interface ItemResult {
-  outputs: WireTensor[];
-  batch: BatchInfo;
-  dispatchedAt: number;
-  inferenceStartedAt: number;
-  inferenceEndedAt: number;
-}
-
-/** A record per batch, for metrics and debug logs. Execution time is kept apart from waiting. */
-export interface BatchRecord extends BatchInfo {
-  dispatchedAt: number;
-  startedAt: number;
-  endedAt: number;
-  /** dispatch → inference start inside the thread. */
-  poolWaitMs: number;
-  /** session.run time in the thread. */
-  executionMs: number;
-  error?: ErrorInfo;
-}
-
-/** Runs one stacked batch; the batcher never sees the pool. */
-export type BatchRunner = (inputs: WireTensor[]) => Promise<RunReply | FailedReply>;
+export type { BatchItem, BatchRecord, BatchRunner, ItemResult } from './batch-types.js';
 
 export interface MicroBatcherOptions {
   policy: FlushPolicy;
@@ -378,48 +342,4 @@ function bulkWork(item: BatchItem, resolve: (r: ItemResult) => void, reject: (e:
       inferenceEndedAt: o.endedAt,
     });
   return new BulkWork(item, settle, reject);
-}
-
-/** Items stack only when every input has the same dims after the batch axis (symbolic dims may differ per job). */
-function stackable(a: BatchItem, b: BatchItem): boolean {
-  return a.inputs.every((t, k) => {
-    const other = b.inputs[k]!.dims;
-    return t.dims.length === other.length && t.dims.every((d, axis) => axis === 0 || d === other[axis]);
-  });
-}
-
-/** Concatenates the items' tensors along the batch axis, input by input. */
-function stack(items: BatchItem[]): WireTensor[] {
-  const first = items[0]!;
-  if (items.length === 1) return first.inputs;
-  const rows = items.reduce((n, i) => n + i.rows, 0);
-  return first.inputs.map((head, k) => {
-    const width = rowWidth(head.dims);
-    const data = allocate(head.type, rows * width);
-    let offset = 0;
-    for (const item of items) {
-      const part = item.inputs[k]!.data;
-      (data as Float32Array).set(part as Float32Array, offset);
-      offset += part.length;
-    }
-    return { name: head.name, type: head.type, dims: [rows, ...head.dims.slice(1)], data };
-  });
-}
-
-/** Hands each job its own rows of every output. */
-function settle(batch: Waiting[], reply: RunReply, info: BatchInfo, dispatchedAt: number): void {
-  let row = 0;
-  for (const w of batch) {
-    const outputs = reply.outputs.map((o) => {
-      const width = rowWidth(o.dims);
-      return {
-        name: o.name,
-        type: o.type,
-        dims: [w.item.rows, ...o.dims.slice(1)],
-        data: o.data.subarray(row * width, (row + w.item.rows) * width),
-      } as WireTensor;
-    });
-    row += w.item.rows;
-    w.resolve({ outputs, batch: info, dispatchedAt, inferenceStartedAt: reply.startedAt, inferenceEndedAt: reply.endedAt });
-  }
 }
