@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-/** Resident set size of a process now (VmRSS) and at its peak (VmHWM), in MB; undefined once it exited. */
+/** Resident set size of a process now (VmRSS) and at its peak (VmHWM), in MB; undefined once it exits. */
 export function processMemory(pid: number): { rssMb: number; peakMb: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+    const rssKb = kb('VmRSS');
+    const peakKb = kb('VmHWM');
+    // An exiting process (a zombie) still has a status file, without its memory lines.
+    if (Number.isNaN(rssKb) || Number.isNaN(peakKb)) return undefined;
+    return { rssMb: rssKb / 1024, peakMb: peakKb / 1024 };
   } catch {
     return undefined;
   }
