@@ -67,6 +67,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
+/** A process's nice value, from /proc/<pid>/stat (field 19; the fields after the command name start at 3). */
+async function niceOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 async function state(id: string): Promise<RunInfo | undefined> {
   return client.runs.status(id).catch(() => undefined);
 }
@@ -111,6 +117,7 @@ test('a producer killed mid-run and started again with the same id finishes with
   const first: CliProcess = startCli(runArgs('nightly', output), env());
   try {
     await first.waitForLine('run nightly started');
+    assert.ok((await niceOf(first.child.pid!)) >= 10, 'the producer lowered its CPU priority (--nice defaults to 10)');
     await until('the first window is enqueued', async () => (await queue.getWaitingCount()) === 4);
     await queue.resume();
     await until('a few chunks are written', async () => ((await state('nightly'))?.writtenChunks ?? 0) >= 3);
@@ -169,4 +176,10 @@ test('a second producer for a live run is refused; `scoreq run cancel` stops the
     first.child.kill('SIGKILL');
     await queue.resume();
   }
+});
+
+test('a --nice outside 0-19 is refused by name before anything starts (exit 2)', async () => {
+  const bad = startCli([...runArgs('too-nice', join(dir, 'too-nice.csv')), '--nice', '25'], env());
+  assert.equal(await bad.exited, 2);
+  assert.equal(await state('too-nice'), undefined, 'no run was created');
 });

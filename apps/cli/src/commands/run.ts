@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import { ScoringClient, type RunFileFormat, type RunInfo } from '@scoreq/client';
@@ -27,6 +28,7 @@ interface RunCommandOptions {
   inputFormat?: string;
   outputFormat?: string;
   progress?: string;
+  nice?: string;
 }
 
 /** Where `run` writes: result lines on stdout, progress on stderr. */
@@ -64,12 +66,14 @@ export function runOptions(opts: RunCommandOptions): Omit<RunOptions, 'connectio
  */
 export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO): Promise<void> {
   const options = runOptions(opts);
+  const nice = niceness(opts.nice);
   const config = loadConfig(io.env);
   await requireRedis(config.REDIS_URL, REDIS_PING_TIMEOUT_MS, REDIS_HINT);
   if (options.callbackUrl !== undefined) await checkCallbackUrl(options.callbackUrl, config.SCOREQ_WEBHOOK_ALLOW);
   const logger = createLogger({ level: config.LOG_LEVEL, service: 'scoreq-run', destination: process.stderr });
   const onError = (err: Error): void => logger.debug({ err }, 'background connection error');
   const progress = progressFor(opts.progress, io.progressStream);
+  yieldCpu(nice, logger);
   const signals = shutdownSignals(logger);
   const notifier = openRunNotifier(config, onError);
   try {
@@ -91,6 +95,31 @@ export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO):
     progress.stop();
     signals.dispose();
     await notifier.close();
+  }
+}
+
+/** Niceness `scoreq run` takes by default: a run yields the CPU to real-time work on a shared host. */
+const DEFAULT_NICE = 10;
+
+function niceness(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_NICE;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19)
+    throw new ScoreqError('INVALID_OPTION', `--nice must be a whole number from 0 to 19, got '${value}'`, { option: 'nice' });
+  return n;
+}
+
+/**
+ * Lowers the producer's CPU priority. Parsing is the producer's work and it runs on the main
+ * thread, the one `setPriority` changes; on a host shared with workers, single jobs then keep
+ * their latency while a run goes, and the run loses nothing when the CPU is otherwise idle.
+ */
+function yieldCpu(nice: number, logger: { warn(obj: object, msg: string): void }): void {
+  if (nice === 0) return;
+  try {
+    setPriority(Math.max(getPriority(), nice)); // never raises it: that needs privileges
+  } catch (err) {
+    logger.warn({ err }, `could not lower this process's CPU priority to nice ${nice}; going on at the current one`);
   }
 }
 
@@ -192,6 +221,10 @@ export function registerRun(program: Command): void {
     .option('--input-format <csv|jsonl>', 'input format when the extension does not say (default for -: csv)')
     .option('--output-format <csv|jsonl>', 'output format when the extension does not say')
     .option('--progress <bar|lines|none>', 'progress on stderr (default: bar on a terminal, lines otherwise)')
+    .option(
+      '--nice <0-19>',
+      `CPU niceness of this producer, so a run on a host shared with workers leaves the CPU to real-time jobs first (default ${DEFAULT_NICE}; 0 keeps the current priority)`,
+    )
     .addHelpText('after', '\nRuns on REDIS_URL under SCOREQ_PREFIX; workers (scoreq worker) score the chunks.')
     .action((opts: RunCommandOptions) => runStart(opts));
   run
