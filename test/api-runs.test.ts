@@ -48,7 +48,13 @@ before(async () => {
   runsDir = await mkdtemp(join(tmpdir(), 'scoreq-api-runs-'));
   outside = await mkdtemp(join(tmpdir(), 'scoreq-api-outside-'));
   hooks = await WebhookReceiver.start();
-  config = testConfig(prefix, models.dir, { SCOREQ_RUNS_DIR: runsDir, SCOREQ_RUN_UPLOAD_LIMIT_BYTES: UPLOAD_LIMIT, SCOREQ_WEBHOOK_ALLOW: '127.0.0.1' });
+  config = testConfig(prefix, models.dir, {
+    SCOREQ_RUNS_DIR: runsDir,
+    SCOREQ_RUN_UPLOAD_LIMIT_BYTES: UPLOAD_LIMIT,
+    SCOREQ_WEBHOOK_ALLOW: '127.0.0.1',
+    // Each API looks for runs to adopt once, at start: no sweep races the tests' own resumes.
+    SCOREQ_RUN_ADOPT_INTERVAL_MS: 0,
+  });
   worker = await startTestWorker(config);
   redis = new Redis(redisUrl());
   app = await buildApi({ config, logger: createLogger({ level: 'silent' }) });
@@ -410,6 +416,33 @@ test('closing the API stops its runs resumable; a new API resumes one with the s
     assert.equal(final.status, 'completed');
     const lines = (await readFile(join(runsDir, 'resume-out.csv'), 'utf8')).trimEnd().split('\n');
     assert.equal(lines.length, 601);
+    checkCsv(lines.slice(1), await direct(rows));
+  } finally {
+    await queue.resume();
+    await queue.close();
+    await first.close();
+    await second?.close();
+  }
+});
+
+test('an API that starts while a run in its SCOREQ_RUNS_DIR has no producer resumes it by itself', async () => {
+  const queue = new Queue(bulkQueueName('churn'), { connection: redis, prefix });
+  await queue.pause();
+  const rows = randomRows(F32, 400, 23);
+  await writeFile(join(runsDir, 'orphan.csv'), toCsv(rows));
+  const request = { model: 'churn', input: 'orphan.csv', output: 'orphan-out.csv', passThrough: ['id'], chunkRows: 100, id: 'orphan' };
+  const first = await buildApi({ config, logger: createLogger({ level: 'silent' }) });
+  let second: FastifyInstance | undefined;
+  try {
+    assert.equal((await first.inject(as(acme, { method: 'POST', url: '/v1/runs', payload: request }))).statusCode, 202);
+    await first.close();
+    assert.equal((await redis.hgetall(keys(prefix).run('orphan'))).status, 'running', 'the stopped run waits for a producer');
+    await queue.resume();
+    second = await buildApi({ config, logger: createLogger({ level: 'silent' }) });
+    const final = await untilEnded('orphan'); // read as acme: it kept its tenant
+    assert.equal(final.status, 'completed', 'adopted without any request');
+    const lines = (await readFile(join(runsDir, 'orphan-out.csv'), 'utf8')).trimEnd().split('\n');
+    assert.equal(lines.length, 401);
     checkCsv(lines.slice(1), await direct(rows));
   } finally {
     await queue.resume();

@@ -22,6 +22,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { oipRoutes } from './routes/oip.js';
 import { runRoutes } from './routes/runs.js';
+import { RunAdopter } from './runs/run-adopter.js';
 import { RunManager } from './runs/run-manager.js';
 import { RunsDir } from './runs/runs-dir.js';
 
@@ -105,6 +106,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Closed before the queues and connections it uses (closers run newest first), after
     // Fastify has let requests in flight finish: runs stop at a chunk boundary, resumable.
     closers.push(() => runs.close());
+    const adopter = new RunAdopter({ redis, prefix, client, dir: runsDir, runs, logger, intervalMs: config.SCOREQ_RUN_ADOPT_INTERVAL_MS });
+    adopter.start();
+    closers.push(() => adopter.close());
 
     const version = packageVersion();
     const ctx: ApiContext = {

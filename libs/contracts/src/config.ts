@@ -78,6 +78,11 @@ export const ENV_SCHEMA = {
     .string()
     .default('.scoreq/runs')
     .describe('Directory of the files of runs started over HTTP (POST /v1/runs): uploads go to <dir>/<run id>/, and JSON requests name paths inside it'),
+  SCOREQ_RUN_ADOPT_INTERVAL_MS: int(0)
+    .default(15_000)
+    .describe(
+      'How often the HTTP API looks for runs with files in SCOREQ_RUNS_DIR that no process produces (after a restart or a crash) and resumes them; 0: only at start',
+    ),
   SCOREQ_RUN_UPLOAD_LIMIT_BYTES: int(1)
     .default(16 * 1024 * 1024 * 1024)
     .describe(

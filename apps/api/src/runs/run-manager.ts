@@ -54,6 +54,9 @@ export interface UploadRunRequest extends RunRequest {
   contentLength: number | undefined;
 }
 
+/** What `launch` passes to `startRun`, besides what every run of the API shares. */
+type LaunchOptions = Omit<RunOptions, 'connection' | 'prefix' | 'onFinished' | 'onError'>;
+
 /** A file of a run the API serves. */
 export interface RunFile {
   path: string;
@@ -69,6 +72,8 @@ export interface RunFile {
 export class RunManager {
   private readonly handles = new Map<string, RunHandle>();
   private readonly uploading = new Set<string>();
+  /** Runs being set up by `launch` (a request and the adopter may reach one at once). */
+  private readonly launching = new Map<string, Promise<RunInfo>>();
   private readonly onFinished: RunFinishedHook;
   private closing: Promise<void> | undefined;
 
@@ -187,6 +192,43 @@ export class RunManager {
     return { path, format: which === 'output' ? info.outputFormat : 'csv' };
   }
 
+  /** Whether this process produces the run now (or is receiving its upload). */
+  isProducing(id: string): boolean {
+    return this.handles.has(id) || this.uploading.has(id) || this.launching.has(id);
+  }
+
+  /**
+   * Resumes a run nobody produces, with the options its state records (see `RunAdopter`).
+   * False when it could not: another process took it first, or it can no longer run (each
+   * logged).
+   */
+  async adopt(info: RunInfo): Promise<boolean> {
+    if (this.closing || this.isProducing(info.id)) return false;
+    try {
+      await this.launch({
+        id: info.id,
+        tenant: ownerOf(info.tenant),
+        model: info.model,
+        version: info.versionRef,
+        input: info.input,
+        inputFormat: info.inputFormat,
+        output: info.output,
+        outputFormat: info.outputFormat,
+        rejects: info.rejects,
+        chunkRows: info.chunkRows,
+        passThrough: info.passThrough,
+        ...(info.callbackUrl === undefined ? {} : { callbackUrl: info.callbackUrl }),
+      });
+      return true;
+    } catch (err) {
+      // The producer lock's refusal names the holder.
+      const held = err instanceof ScoreqError && err.details?.holder !== undefined;
+      if (held) this.deps.logger.debug({ runId: info.id }, 'run is produced by another process; not adopted');
+      else this.deps.logger.warn({ err, runId: info.id }, 'could not resume a run nobody produces');
+      return false;
+    }
+  }
+
   /** Runs produced by this process now. */
   get producing(): number {
     return this.handles.size;
@@ -201,7 +243,16 @@ export class RunManager {
     return this.closing;
   }
 
-  private async launch(options: Omit<RunOptions, 'connection' | 'prefix' | 'onFinished' | 'onError'>): Promise<RunInfo> {
+  /** Starts or resumes a run; a second call for a run being set up joins the first. */
+  private launch(options: LaunchOptions & { id: string }): Promise<RunInfo> {
+    const pending = this.launching.get(options.id);
+    if (pending) return pending;
+    const launched = this.launchOnce(options).finally(() => this.launching.delete(options.id));
+    this.launching.set(options.id, launched);
+    return launched;
+  }
+
+  private async launchOnce(options: LaunchOptions): Promise<RunInfo> {
     const { logger } = this.deps;
     const handle = await startRun({
       ...options,
