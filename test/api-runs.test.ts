@@ -13,14 +13,14 @@ import { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import * as ort from 'onnxruntime-node';
-import { bulkQueueName, keys, WEBHOOK_QUEUE, type EnvConfig } from '@scoreq/contracts';
+import { bulkQueueName, keys, type EnvConfig } from '@scoreq/contracts';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { createLogger } from '@scoreq/telemetry';
 import type { ScoringWorker } from '@scoreq/worker';
 import { ApiKeyStore, buildApi, startApi, type CreatedApiKey } from '@scoreq/api';
 import { featureNames, ModelsDir, randomRows, toMatrix } from './helpers/models.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
-import { verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
+import { deliveriesSettled, verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -144,21 +144,6 @@ async function runKeys(): Promise<string[]> {
   return found.sort();
 }
 
-/** Waits until the webhook queue has nothing left to deliver. */
-async function deliveriesSettled(): Promise<void> {
-  const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix });
-  try {
-    for (let i = 0; i < 200; i++) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('webhook deliveries did not settle');
-  } finally {
-    await queue.close();
-  }
-}
-
 function refusedWith(res: LightMyRequestResponse, status: number, code: string, field?: string): ErrorBody['error'] {
   assert.equal(res.statusCode, status, res.body);
   const { error } = res.json<ErrorBody>();
@@ -219,7 +204,7 @@ test('a CSV uploaded over HTTP is scored, followed with GET until completed, and
     );
     assert.equal(again.statusCode, 200, again.body);
     assert.equal(again.json<RunBody>().status, 'completed');
-    await deliveriesSettled();
+    await deliveriesSettled(redis, prefix);
     assert.equal(hooks.about(run.id).length, 1, 'one webhook per finish');
 
     // A refused upload is answered without reading it, and its connection closed.
@@ -367,7 +352,7 @@ test('DELETE cancels a running run; its output answers 409 before and after, and
 
     const payload = await verifyDelivery<{ type: string; status: string; error: { code: string } }>(redis, prefix, 'acme', await hooks.next('to-cancel'));
     assert.deepEqual([payload.type, payload.status, payload.error.code], ['run.cancelled', 'cancelled', 'CANCELLED']);
-    await deliveriesSettled();
+    await deliveriesSettled(redis, prefix);
     assert.equal(hooks.about('to-cancel').length, 1);
   } finally {
     await queue.resume();

@@ -19,7 +19,7 @@ import type { ScoringWorker } from '@scoreq/worker';
 import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
 import { startCli } from './helpers/processes.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
-import { verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
+import { deliveriesSettled, verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -64,21 +64,6 @@ function cliEnv(overrides: Record<string, string> = {}): Record<string, string> 
   return { REDIS_URL: redisUrl(), SCOREQ_PREFIX: prefix, SCOREQ_WEBHOOK_ALLOW: config.SCOREQ_WEBHOOK_ALLOW, LOG_LEVEL: 'silent', ...overrides };
 }
 
-/** Waits until the webhook queue has nothing left to deliver. */
-async function deliveriesSettled(): Promise<void> {
-  const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix });
-  try {
-    for (let i = 0; i < 200; i++) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('webhook deliveries did not settle');
-  } finally {
-    await queue.close();
-  }
-}
-
 test('`scoreq run --callback` sends one signed run.completed webhook when the run completes', async () => {
   const input = join(dir, 'cli.csv');
   await writeFile(input, toCsv(randomRows(F32, 700, 21)));
@@ -119,7 +104,7 @@ test('`scoreq run --callback` sends one signed run.completed webhook when the ru
   // The same command again finds the run completed: no second webhook.
   const again = startCli(args, cliEnv());
   assert.equal(await again.exited, 0);
-  await deliveriesSettled();
+  await deliveriesSettled(redis, prefix);
   assert.equal(hooks.about('cli-hook').length, 1);
 });
 

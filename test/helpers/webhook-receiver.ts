@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
+import { WEBHOOK_QUEUE } from '@scoreq/contracts';
 import { getWebhookSecret } from '@scoreq/webhooks';
 
 /** One POST the receiver got. */
@@ -75,4 +77,19 @@ export async function verifyDelivery<T>(redis: Redis, prefix: string, tenant: st
     'webhook-timestamp': String(delivery.headers['webhook-timestamp']),
     'webhook-signature': String(delivery.headers['webhook-signature']),
   }) as T;
+}
+
+/** Waits until the webhook queue under `prefix` has nothing left to deliver. */
+export async function deliveriesSettled(redis: Redis, prefix: string): Promise<void> {
+  const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix });
+  try {
+    for (let i = 0; i < 200; i++) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('webhook deliveries did not settle');
+  } finally {
+    await queue.close();
+  }
 }

@@ -58,3 +58,29 @@ export function startCliChild(args: string[], env: Record<string, string>): CliC
     },
   };
 }
+
+/** Settings of the worker a bulk scenario starts: one model from a directory, the bench's threads and batching. */
+export interface BenchWorkerSettings {
+  redisUrl: string;
+  prefix: string;
+  modelsDir: string;
+  threads: number;
+  maxBatchRows: number;
+  maxDelayMs: number;
+}
+
+/** `scoreq worker --models <model>` as every bulk scenario runs it (metrics on a free loopback port). */
+export function startBenchWorker(model: string, s: BenchWorkerSettings): CliChild {
+  return startCliChild(['worker', '--models', model], {
+    REDIS_URL: s.redisUrl,
+    SCOREQ_PREFIX: s.prefix,
+    SCOREQ_MODEL_SOURCE: 'directory',
+    SCOREQ_MODELS_DIR: s.modelsDir,
+    SCOREQ_POOL_THREADS: String(s.threads),
+    SCOREQ_MAX_BATCH_ROWS: String(s.maxBatchRows),
+    SCOREQ_MAX_DELAY_MS: String(s.maxDelayMs),
+    SCOREQ_METRICS_PORT: '0',
+    SCOREQ_METRICS_HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  });
+}

@@ -10,7 +10,7 @@ import { writeBenchModel } from '../realtime/bench-model.js';
 import type { BenchResult, ScenarioContext } from '../scenario.js';
 import { median, round } from '../stats.js';
 import { bulkMatrix, writeBulkCsv } from './bulk-input.js';
-import { startCliChild } from './cli-child.js';
+import { startBenchWorker, startCliChild } from './cli-child.js';
 import { runIoBaseline } from './io-baseline.js';
 import { runRawBaseline } from './raw-baseline.js';
 import { MemorySampler, type MemoryTrace } from './samplers.js';
@@ -65,17 +65,13 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
       `${scenario}: ${rows} rows × ${width} features, ${(inputBytes / 2 ** 20).toFixed(0)} MB of CSV; chunks of ${spec.chunkRows} rows, window ${spec.window}`,
     );
 
-    const worker = startCliChild(['worker', '--models', model.name], {
-      REDIS_URL: ctx.redisUrl,
-      SCOREQ_PREFIX: ctx.prefix,
-      SCOREQ_MODEL_SOURCE: 'directory',
-      SCOREQ_MODELS_DIR: modelsDir,
-      SCOREQ_POOL_THREADS: String(options.threads),
-      SCOREQ_MAX_BATCH_ROWS: String(options.maxBatchRows),
-      SCOREQ_MAX_DELAY_MS: String(options.maxDelayMs),
-      SCOREQ_METRICS_PORT: '0',
-      SCOREQ_METRICS_HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
+    const worker = startBenchWorker(model.name, {
+      redisUrl: ctx.redisUrl,
+      prefix: ctx.prefix,
+      modelsDir,
+      threads: options.threads,
+      maxBatchRows: options.maxBatchRows,
+      maxDelayMs: options.maxDelayMs,
     });
     ctx.cleanup.add('bulk worker', () => worker.stop());
     try {

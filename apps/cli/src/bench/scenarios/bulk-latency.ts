@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ScoringClient } from '@scoreq/client';
 import { REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { writeBulkCsv } from '../bulk/bulk-input.js';
-import { startCliChild, type CliChild } from '../bulk/cli-child.js';
+import { startBenchWorker, startCliChild, type CliChild } from '../bulk/cli-child.js';
 import { probeLatency, type ProbeLatencies } from '../bulk/latency-probe.js';
 import { once } from '../realtime/consumer.js';
 import { writeBenchModel } from '../realtime/bench-model.js';
@@ -98,17 +98,13 @@ async function runBulkLatency(ctx: ScenarioContext): Promise<BenchResult> {
 
 function startWorker(ctx: ScenarioContext, model: string, modelsDir: string): CliChild {
   const { options } = ctx;
-  return startCliChild(['worker', '--models', model], {
-    REDIS_URL: ctx.redisUrl,
-    SCOREQ_PREFIX: ctx.prefix,
-    SCOREQ_MODEL_SOURCE: 'directory',
-    SCOREQ_MODELS_DIR: modelsDir,
-    SCOREQ_POOL_THREADS: String(options.threads),
-    SCOREQ_MAX_BATCH_ROWS: String(options.maxBatchRows),
-    SCOREQ_MAX_DELAY_MS: String(options.maxDelayMs),
-    SCOREQ_METRICS_PORT: '0',
-    SCOREQ_METRICS_HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+  return startBenchWorker(model, {
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix,
+    modelsDir,
+    threads: options.threads,
+    maxBatchRows: options.maxBatchRows,
+    maxDelayMs: options.maxDelayMs,
   });
 }
 
