@@ -32,12 +32,10 @@ after(async () => {
 
 test('SIGTERM under load drains the worker: it exits 0, no job is left active, and nothing is lost', async () => {
   const worker = await startWorkerProcess(testConfig(prefix, models.dir), ['churn']);
-
-  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
-  await events.waitUntilReady();
-  let completed = 0;
-  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 300 && resolve()));
-
+  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
+  // Queued while the queue is paused, so the worker is busy when the signal comes, however
+  // fast the machine (submitting while it ran let it finish everything first).
+  await queue.pause();
   const total = 4000;
   const ids: string[] = [];
   for (let i = 0; i < total; i += 500)
@@ -47,12 +45,16 @@ test('SIGTERM under load drains the worker: it exits 0, no job is left active, a
         randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
       )),
     );
+  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
+  await events.waitUntilReady();
+  let completed = 0;
+  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 300 && resolve()));
+  await queue.resume();
   await someDone;
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exited, 0);
   await events.close();
 
-  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
   const counts = await queue.getJobCounts('active', 'failed', 'completed', 'waiting');
   assert.equal(counts.active, 0, 'the drained worker left no job active');
   assert.equal(counts.failed, 0);
