@@ -149,11 +149,12 @@ test('a thousand waiters on one job all settle from one record found by the fall
   closers.push(() => polling.close());
   const model = await publishModel();
   const id = await polling.submit(model, { rows });
-  const waiters = Array.from({ length: 1000 }, () => polling.waitForResult(id, { timeoutMs: 10_000 }));
+  // Collected before the record exists: a poll may settle them while the write is answered.
+  const waiters = Promise.allSettled(Array.from({ length: 1000 }, () => polling.waitForResult(id, { timeoutMs: 10_000 })));
   // Written behind BullMQ's back: no event announces it, only the poll can find it.
   const record: JobRecord = { id, status: 'failed', model, error: { code: 'DEADLINE_EXCEEDED', message: 'too late' }, finishedAt: new Date().toISOString() };
   await redis.set(keys(prefix).result(id), JSON.stringify(record), 'EX', 60);
-  const settled = await Promise.allSettled(waiters);
+  const settled = await waiters;
   assert.ok(settled.every((s) => s.status === 'rejected' && (s.reason as { code?: string }).code === 'DEADLINE_EXCEEDED'));
 });
 

@@ -1,12 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { queueName } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { queueBacklog } from './helpers/backlog.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
-import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
+import { featureNames, ModelsDir } from './helpers/models.js';
 import { startWorkerProcess } from './helpers/processes.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
@@ -34,28 +33,12 @@ after(async () => {
 
 test('a worker killed with SIGKILL mid-batch loses nothing: another worker takes over its jobs', async () => {
   const victim = await startWorkerProcess(testConfig(prefix, models.dir, { ...locks, SCOREQ_POOL_THREADS: 1 }), ['churn']);
-  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
-  // Everything is queued while the queue is paused, so when the victim dies most jobs are
-  // still waiting or held by it (submitting while it ran let a fast machine finish them all).
-  await queue.pause();
   const total = 5000;
-  const ids: string[] = [];
-  for (let i = 0; i < total; i += 500)
-    ids.push(
-      ...(await client.submitMany(
-        'churn',
-        randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
-      )),
-    );
-  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
-  await events.waitUntilReady();
-  let completed = 0;
-  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 200 && resolve()));
-  await queue.resume();
-  await someDone;
+  const { ids, queue, busy, stopListening } = await queueBacklog(client, redis, { prefix, model: 'churn', features: F32, total, busyAfter: 200 });
+  await busy;
   victim.child.kill('SIGKILL');
   assert.equal(await victim.exited, 'SIGKILL');
-  await events.close();
+  await stopListening();
 
   const stranded = (await queue.getJobCounts('active')).active ?? 0;
   const rescuer = await startTestWorker(testConfig(prefix, models.dir, locks));

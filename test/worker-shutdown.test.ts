@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keys, queueName } from '@scoreq/contracts';
+import { keys } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { queueBacklog } from './helpers/backlog.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
-import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
+import { featureNames, ModelsDir } from './helpers/models.js';
 import { startWorkerProcess } from './helpers/processes.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
@@ -32,28 +32,12 @@ after(async () => {
 
 test('SIGTERM under load drains the worker: it exits 0, no job is left active, and nothing is lost', async () => {
   const worker = await startWorkerProcess(testConfig(prefix, models.dir), ['churn']);
-  const queue = new Queue(queueName('churn'), { connection: redis, prefix });
-  // Queued while the queue is paused, so the worker is busy when the signal comes, however
-  // fast the machine (submitting while it ran let it finish everything first).
-  await queue.pause();
   const total = 4000;
-  const ids: string[] = [];
-  for (let i = 0; i < total; i += 500)
-    ids.push(
-      ...(await client.submitMany(
-        'churn',
-        randomRows(F32, 500, i).map((row) => ({ rows: [row] })),
-      )),
-    );
-  const events = new QueueEvents(queueName('churn'), { connection: { url: redisUrl() }, prefix });
-  await events.waitUntilReady();
-  let completed = 0;
-  const someDone = new Promise<void>((resolve) => events.on('completed', () => ++completed === 300 && resolve()));
-  await queue.resume();
-  await someDone;
+  const { ids, queue, busy, stopListening } = await queueBacklog(client, redis, { prefix, model: 'churn', features: F32, total, busyAfter: 300 });
+  await busy;
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exited, 0);
-  await events.close();
+  await stopListening();
 
   const counts = await queue.getJobCounts('active', 'failed', 'completed', 'waiting');
   assert.equal(counts.active, 0, 'the drained worker left no job active');
