@@ -161,9 +161,10 @@ test('a thousand waiters on one job all settle from one record found by the fall
 test('cancel removes a waiting job, writes a cancelled record, and its waiter rejects with CANCELLED', async () => {
   const model = await publishModel();
   const id = await client.submit(model, { rows }, { resultTtlSec: 300 });
-  const waiting = client.waitForResult(id, { timeoutMs: 10_000 });
+  // The assertion is attached first: the waiter may settle while cancel is still answered.
+  const rejected = assert.rejects(client.waitForResult(id, { timeoutMs: 10_000 }), { code: 'CANCELLED' });
   assert.equal(await client.cancel(id), true);
-  await assert.rejects(waiting, { code: 'CANCELLED' });
+  await rejected;
   assert.equal(await inspector(model).getJob(id), undefined, 'the job is gone');
   const record = await client.getResult(id);
   assert.equal(record?.status, 'cancelled');
@@ -236,12 +237,12 @@ test('close can be called twice, rejects pending waiters, and leaves a caller-ow
   const c = new ScoringClient({ connection: own, prefix });
   const model = await publishModel();
   const id = await c.submit(model, { rows });
-  const waiting = c.waitForResult(id, { timeoutMs: 10_000 });
+  const rejected = assert.rejects(c.waitForResult(id, { timeoutMs: 10_000 }), { code: 'INTERNAL' });
   const first = c.close();
   const second = c.close();
   assert.equal(first, second, 'the same promise');
   await first;
-  await assert.rejects(waiting, { code: 'INTERNAL' });
+  await rejected;
   await assert.rejects(c.submit(model, { rows }), { code: 'INTERNAL' });
   assert.equal(own.status, 'ready');
   assert.equal(await own.ping(), 'PONG');
