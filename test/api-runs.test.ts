@@ -314,11 +314,21 @@ test("another tenant's run answers 404 exactly as a missing one, and its id cann
     'FORBIDDEN',
   );
   assert.equal((await app.inject(as(reader, { url: '/v1/runs/acme-run' }))).statusCode, 200, 'read scope reads');
+
+  const listed = (key: CreatedApiKey, query = ''): Promise<string[]> =>
+    app
+      .inject(as(key, { url: `/v1/runs${query}` }))
+      .then((r) => (assert.equal(r.statusCode, 200, r.body), r.json<{ runs: RunBody[] }>().runs.map((x) => x.id)));
+  assert.ok((await listed(acme)).includes('acme-run'), "the tenant's list holds its run");
+  assert.ok((await listed(acme, '?status=completed')).includes('acme-run'));
+  assert.ok(!(await listed(acme, '?status=running')).includes('acme-run'), 'filtered by status');
+  assert.ok(!(await listed(globex)).includes('acme-run'), "another tenant's list does not");
+  refusedWith(await app.inject(as(acme, { url: '/v1/runs?status=done' })), 400, 'INVALID_INPUT');
 });
 
 test('the OpenAPI document lists the run routes', async () => {
   const doc = (await app.inject({ url: '/docs/json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
-  assert.deepEqual(Object.keys(doc.paths['/v1/runs']!), ['post']);
+  assert.deepEqual(Object.keys(doc.paths['/v1/runs']!).sort(), ['get', 'post']);
   assert.deepEqual(Object.keys(doc.paths['/v1/runs/{id}']!).sort(), ['delete', 'get']);
   assert.ok(doc.paths['/v1/runs/{id}/output']?.['get'] && doc.paths['/v1/runs/{id}/rejects']?.['get']);
 });

@@ -106,7 +106,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Closed before the queues and connections it uses (closers run newest first), after
     // Fastify has let requests in flight finish: runs stop at a chunk boundary, resumable.
     closers.push(() => runs.close());
-    const adopter = new RunAdopter({ redis, prefix, client, dir: runsDir, runs, logger, intervalMs: config.SCOREQ_RUN_ADOPT_INTERVAL_MS });
+    const adopter = new RunAdopter({ client, dir: runsDir, runs, logger, intervalMs: config.SCOREQ_RUN_ADOPT_INTERVAL_MS });
     adopter.start();
     closers.push(() => adopter.close());
 

@@ -16,7 +16,7 @@ import type { ModelCatalog } from './catalog.js';
 import type { ClientConnection } from './connection.js';
 import { toScoreqError } from './connection.js';
 import { int, MAX_TIMER_MS, record, refuseUnknown } from './checks.js';
-import { assertRunId, describeRun, parseRunState, RUN_STATE_TTL_SEC, type RunInfo, type RunState } from './run-state.js';
+import { assertRunId, describeRun, parseRunState, RUN_STATE_TTL_SEC, type RunInfo, type RunState, type RunStatus } from './run-state.js';
 
 /** Options of `runs.wait`. */
 export interface RunWaitOptions {
@@ -80,6 +80,30 @@ export class RunsClient {
       const info = await this.read(id);
       if (!info) throw notFound(id);
       return info;
+    });
+  }
+
+  /**
+   * Every run whose state is still kept (running ones, and finished ones until their state
+   * expires), newest first; `status` keeps the runs in that state. Reads the run keys with
+   * SCAN, so it suits operators and dashboards, not a hot path.
+   */
+  list(options: { status?: RunStatus } = {}): Promise<RunInfo[]> {
+    return this.edge(async () => {
+      const redis = await this.deps.connection.ready();
+      const head = this.redisKeys.run('');
+      const ids = new Set<string>();
+      for await (const batch of redis.scanStream({ match: `${head}*`, count: 500 }) as AsyncIterable<string[]>) {
+        // Other keys of a run (its producer lock) have a further ':'; run ids never do.
+        for (const key of batch) if (!key.includes(':', head.length)) ids.add(key.slice(head.length));
+      }
+      const at = now();
+      const hashes = await Promise.all([...ids].map(async (id) => ({ id, hash: await redis.hgetall(this.redisKeys.run(id)) })));
+      return hashes
+        .filter(({ hash }) => Object.keys(hash).length > 0) // expired since the scan
+        .map(({ id, hash }) => describeRun(parseRunState(id, hash), at))
+        .filter((info) => options.status === undefined || info.status === options.status)
+        .sort((a, b) => b.startedAt - a.startedAt);
     });
   }
 

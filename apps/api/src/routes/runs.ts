@@ -9,7 +9,17 @@ import type { FileRunRequest, UploadRunRequest } from '../runs/run-manager.js';
 import { runView } from '../runs/run-view.js';
 import { isUploadType, mediaType, UPLOAD_TYPES, type UploadType } from '../runs/upload.js';
 import { AUTH_ERRORS, v1Errors } from '../schemas/common.js';
-import { runFileBody, runIdParams, runView as runViewSchema, startRunBody, uploadQuery, type StartRunBody, type UploadQuery } from '../schemas/runs.js';
+import {
+  listRunsQuery,
+  runFileBody,
+  runIdParams,
+  runList,
+  runView as runViewSchema,
+  startRunBody,
+  uploadQuery,
+  type StartRunBody,
+  type UploadQuery,
+} from '../schemas/runs.js';
 
 const FILE_TYPES = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
@@ -56,6 +66,19 @@ export function runRoutes(ctx: ApiContext) {
         reply.header('location', `/v1/runs/${info.id}`);
         return reply.code(info.status === 'running' ? 202 : 200).send(runView(info, ctx.runsDir));
       },
+    });
+
+    r.get('/v1/runs', {
+      config: { scope: 'read' },
+      schema: {
+        summary: "The tenant's runs: running ones, and finished ones until their state expires",
+        tags,
+        querystring: listRunsQuery,
+        response: { 200: runList, ...v1Errors(400, ...AUTH_ERRORS) },
+      },
+      handler: async (request) => ({
+        runs: (await ctx.runs.list(principalOf(request).tenant, request.query.status)).map((info) => runView(info, ctx.runsDir)),
+      }),
     });
 
     r.get('/v1/runs/:id', {

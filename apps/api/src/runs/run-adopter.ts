@@ -1,13 +1,9 @@
-import type { Redis } from 'ioredis';
-import { keys } from '@scoreq/contracts';
 import type { RunInfo, ScoringClient } from '@scoreq/client';
 import type { Logger } from '@scoreq/telemetry';
 import type { RunManager } from './run-manager.js';
 import type { RunsDir } from './runs-dir.js';
 
 export interface RunAdopterDeps {
-  redis: Redis;
-  prefix: string;
   client: ScoringClient;
   dir: RunsDir;
   runs: RunManager;
@@ -58,11 +54,10 @@ export class RunAdopter {
 
   private async sweepOnce(): Promise<string[]> {
     const resumed: string[] = [];
-    for (const id of await this.runIds()) {
+    for (const info of await this.deps.client.runs.list({ status: 'running' })) {
       if (this.closed) break;
-      const info = await this.deps.client.runs.status(id).catch(() => undefined);
-      if (!info || !(await this.isOrphanOfOurs(info))) continue;
-      if (await this.deps.runs.adopt(info)) resumed.push(id);
+      if (!(await this.isOrphanOfOurs(info))) continue;
+      if (await this.deps.runs.adopt(info)) resumed.push(info.id);
     }
     return resumed;
   }
@@ -71,18 +66,5 @@ export class RunAdopter {
     if (info.status !== 'running' || this.deps.runs.isProducing(info.id)) return false;
     const { dir } = this.deps;
     return (await dir.servable(info.input)) && (await dir.servable(info.output));
-  }
-
-  /** Ids of every run state under the prefix (its other keys, such as the producer lock, have a further `:`). */
-  private async runIds(): Promise<string[]> {
-    const head = keys(this.deps.prefix).run('');
-    const ids = new Set<string>();
-    for await (const batch of this.deps.redis.scanStream({ match: `${head}*`, count: 500 }) as AsyncIterable<string[]>) {
-      for (const key of batch) {
-        const id = key.slice(head.length);
-        if (!id.includes(':')) ids.add(id);
-      }
-    }
-    return [...ids];
   }
 }

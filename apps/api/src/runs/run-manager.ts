@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ScoreqError } from '@scoreq/contracts';
-import type { RunFileFormat, RunInfo, ScoringClient } from '@scoreq/client';
+import type { RunFileFormat, RunInfo, RunStatus, ScoringClient } from '@scoreq/client';
 import { announceRunFinished, newRunId, parseModelRef, startRun, type RunFinishedHook, type RunHandle, type RunOptions } from '@scoreq/runs';
 import type { Logger } from '@scoreq/telemetry';
 import { checkCallbackUrl, createRunWebhookNotifier, type Allowlist } from '@scoreq/webhooks';
@@ -86,6 +86,11 @@ export class RunManager {
     const info = await this.stateOf(id);
     if (!info || ownerOf(info.tenant) !== tenant) throw notFound(id);
     return info;
+  }
+
+  /** The tenant's runs whose state is still kept, newest first; `status` keeps those in that state. */
+  async list(tenant: string, status?: RunStatus): Promise<RunInfo[]> {
+    return (await this.deps.client.runs.list(status === undefined ? {} : { status })).filter((info) => ownerOf(info.tenant) === tenant);
   }
 
   /**
@@ -247,6 +252,8 @@ export class RunManager {
   private launch(options: LaunchOptions & { id: string }): Promise<RunInfo> {
     const pending = this.launching.get(options.id);
     if (pending) return pending;
+    const running = this.handles.get(options.id);
+    if (running) return this.currentState(running);
     const launched = this.launchOnce(options).finally(() => this.launching.delete(options.id));
     this.launching.set(options.id, launched);
     return launched;
@@ -263,6 +270,10 @@ export class RunManager {
     });
     this.track(handle);
     logger.info({ runId: handle.id, model: options.model, tenant: options.tenant, resumed: handle.resumed }, handle.resumed ? 'run resumed' : 'run started');
+    return this.currentState(handle);
+  }
+
+  private async currentState(handle: RunHandle): Promise<RunInfo> {
     return (await this.stateOf(handle.id)) ?? (await handle.finished);
   }
 

@@ -56,9 +56,11 @@ export type UploadQuery = z.infer<typeof uploadQuery>;
 const errorInfo = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() });
 
 /** A run as GET /v1/runs/:id answers it. */
+const runStatus = z.enum(['running', 'completed', 'failed', 'cancelled']);
+
 export const runView = z.object({
   id: z.string(),
-  status: z.enum(['running', 'completed', 'failed', 'cancelled']),
+  status: runStatus,
   model: z.string(),
   versionRef: z.string().describe('The version or alias the run asked for'),
   version: z.string().describe('The exact version pinned when the run started; every row is scored by it'),
@@ -89,3 +91,8 @@ export type RunView = z.infer<typeof runView>;
 export const runFileBody = z
   .custom<Readable>((v) => v instanceof Readable, 'a file stream')
   .meta({ type: 'string', format: 'binary', description: 'The file: CSV or JSON lines' });
+
+/** GET /v1/runs */
+export const listRunsQuery = z.object({ status: runStatus.optional().describe('Only runs in this state') }).strict();
+
+export const runList = z.object({ runs: z.array(runView).describe("The tenant's runs whose state is still kept, newest first") });

@@ -1,10 +1,11 @@
 import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ScoreqError, type EnvConfig } from '@scoreq/contracts';
-import { ScoringClient, type RunFileFormat, type RunInfo } from '@scoreq/client';
+import { ScoringClient, type RunFileFormat, type RunInfo, type RunStatus } from '@scoreq/client';
 import { announceRunFinished, createProgress, describeProgress, startRun, type RunOptions } from '@scoreq/runs';
 import { createLogger } from '@scoreq/telemetry';
 import { checkCallbackUrl } from '@scoreq/webhooks';
+import { formatTable } from '../output/table.js';
 import { requireRedis } from '../redis/ping.js';
 import { shutdownSignals } from '../signals.js';
 import { openRunNotifier } from './run-webhooks.js';
@@ -166,6 +167,36 @@ export function runStatus(id: string, opts: { json?: boolean }, io: RunIo = DEFA
   });
 }
 
+const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'cancelled'];
+
+/** `scoreq run list`: every run whose state is kept, newest first, as a table or JSON lines. */
+export function runList(opts: { status?: string; json?: boolean }, io: RunIo = DEFAULT_IO): Promise<void> {
+  const status = opts.status;
+  if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus)) {
+    throw new ScoreqError('INVALID_OPTION', `--status must be one of ${RUN_STATUSES.join(', ')}, got '${status}'`, { option: 'status' });
+  }
+  return withClient(io, async (client) => {
+    const runs = await client.runs.list(status === undefined ? {} : { status: status as RunStatus });
+    if (opts.json) {
+      for (const info of runs) io.print(JSON.stringify(info));
+      return;
+    }
+    if (runs.length === 0) {
+      io.print(status === undefined ? 'no runs' : `no ${status} runs`);
+      return;
+    }
+    const rows = runs.map((r) => [
+      r.id,
+      `${r.model}@${r.version}`,
+      r.status === 'running' && !r.producerAlive ? 'running (no producer)' : r.status,
+      `${r.done}${r.total === undefined ? '' : `/${r.total}`}`,
+      String(r.rejected + r.failed),
+      new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
+    ]);
+    io.print(formatTable(['run', 'model', 'status', 'rows done', 'rejected', 'started (UTC)'], rows, ['left', 'left', 'left', 'right', 'right']));
+  });
+}
+
 /** `scoreq run wait <id>`: progress until the run ends; exit 0 only if it completed. */
 export function runWait(id: string, opts: { timeout?: string; progress?: string }, io: RunIo = DEFAULT_IO): Promise<void> {
   return withClient(io, async (client) => {
@@ -227,6 +258,12 @@ export function registerRun(program: Command): void {
     )
     .addHelpText('after', '\nRuns on REDIS_URL under SCOREQ_PREFIX; workers (scoreq worker) score the chunks.')
     .action((opts: RunCommandOptions) => runStart(opts));
+  run
+    .command('list')
+    .description('List runs whose state is kept (running ones, finished ones until their state expires), newest first')
+    .option('--status <running|completed|failed|cancelled>', 'only runs in this state')
+    .option('--json', 'one JSON line per run')
+    .action((opts: { status?: string; json?: boolean }) => runList(opts));
   run
     .command('status')
     .description("Show a run's progress and state (from any machine)")
