@@ -65,4 +65,3 @@ export function assertIdempotencyKey(key: unknown, field = 'idempotencyKey'): as
     throw new ScoreqError('INVALID_OPTION', `${field} ${JSON.stringify(key)} is invalid: use 1-128 of [A-Za-z0-9_-]`, { field });
   }
 }
-

@@ -60,7 +60,6 @@ export class DirectoryModelSource implements ModelSource {
   }
 }
 
-
 async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
