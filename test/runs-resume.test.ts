@@ -183,3 +183,19 @@ test('a --nice outside 0-19 is refused by name before anything starts (exit 2)',
   assert.equal(await bad.exited, 2);
   assert.equal(await state('too-nice'), undefined, 'no run was created');
 });
+
+test('scoreq run list shows the runs, filtered by status, as a table or JSON lines', async () => {
+  const json = startCli(['run', 'list', '--json'], env());
+  assert.equal(await json.exited, 0);
+  const listed = json.lines.map((l) => JSON.parse(l) as RunInfo);
+  assert.ok(
+    listed.some((r) => r.id === 'nightly' && r.status === 'completed'),
+    'the resumed run is listed',
+  );
+  const table = startCli(['run', 'list', '--status', 'completed'], env());
+  assert.equal(await table.exited, 0);
+  assert.match(table.lines[0]!, /^run\s+model\s+status/);
+  assert.ok(table.lines.some((l) => l.startsWith('nightly ') && l.includes('churn@1') && l.includes('completed')));
+  const bad = startCli(['run', 'list', '--status', 'done'], env());
+  assert.equal(await bad.exited, 2);
+});
