@@ -1,4 +1,3 @@
-import { getPriority, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig, ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import { ScoringClient, type RunFileFormat, type RunInfo, type RunStatus } from '@scoreq/client';
@@ -6,6 +5,7 @@ import { announceRunFinished, createProgress, describeProgress, startRun, type R
 import { createLogger } from '@scoreq/telemetry';
 import { checkCallbackUrl } from '@scoreq/webhooks';
 import { formatTable } from '../output/table.js';
+import { DEFAULT_NICE, niceness, yieldCpu } from './run-priority.js';
 import { requireRedis } from '../redis/ping.js';
 import { shutdownSignals } from '../signals.js';
 import { openRunNotifier } from './run-webhooks.js';
@@ -96,31 +96,6 @@ export async function runStart(opts: RunCommandOptions, io: RunIo = DEFAULT_IO):
     progress.stop();
     signals.dispose();
     await notifier.close();
-  }
-}
-
-/** Niceness `scoreq run` takes by default: a run yields the CPU to real-time work on a shared host. */
-const DEFAULT_NICE = 10;
-
-function niceness(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_NICE;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 19)
-    throw new ScoreqError('INVALID_OPTION', `--nice must be a whole number from 0 to 19, got '${value}'`, { option: 'nice' });
-  return n;
-}
-
-/**
- * Lowers the producer's CPU priority. Parsing is the producer's work and it runs on the main
- * thread, the one `setPriority` changes; on a host shared with workers, single jobs then keep
- * their latency while a run goes, and the run loses nothing when the CPU is otherwise idle.
- */
-function yieldCpu(nice: number, logger: { warn(obj: object, msg: string): void }): void {
-  if (nice === 0) return;
-  try {
-    setPriority(Math.max(getPriority(), nice)); // never raises it: that needs privileges
-  } catch (err) {
-    logger.warn({ err }, `could not lower this process's CPU priority to nice ${nice}; going on at the current one`);
   }
 }
 
