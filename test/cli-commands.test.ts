@@ -73,6 +73,8 @@ test('scoreq demo scores its jobs on the given Redis, prints a summary, exits 0 
   assert.ok(summary, `no summary line in:\n${run.stdout}`);
   assert.equal(Number(summary[1]), 5000 + 1000 + 10 + 5);
   assert.match(run.stdout, /^job id +model +version +rows +label +score +batch rows +total ms$/m);
+  assert.match(run.stdout, /^ {2}customer_id,label,score,score_stay,score_churn\n {2}c000000,(stay|churn),/m, 'the run output starts in input order');
+  assert.match(run.stdout, /^run run-\S+: 20000 rows scored in [\d.]+ s = \d+ rows\/s, 0 rejected, in input order$/m);
   assert.match(run.stdout, /already running; demo keys are removed at the end/);
   const prefix = /key prefix (scoreq-demo-[0-9a-f]+)/.exec(run.stdout)?.[1];
   assert.ok(prefix, 'the demo names its key prefix');

@@ -13,6 +13,7 @@ import { startWorker, type ScoringWorker } from '@scoreq/worker';
 import type { CleanupStack } from '../demo/cleanup-stack.js';
 import { createLimiter } from '../demo/limiter.js';
 import { DEMO_VERSION, demoModels, registerDemoModels } from '../demo/models.js';
+import { DEMO_RUN_ROWS, demoRun } from '../demo/overnight.js';
 import { planDemo, type DemoPlan } from '../demo/plan.js';
 import { formatSummary, summarize } from '../demo/stats.js';
 import { formatTable } from '../output/table.js';
@@ -141,6 +142,14 @@ async function demo(
         elapsedMs,
       ),
     ),
+  );
+
+  print('');
+  print(`overnight run: ${DEMO_RUN_ROWS} rows of churn features from a CSV file, through the bulk queue (as \`scoreq run\` does)`);
+  const run = await demoRun({ redisUrl: redis.url, prefix, dir, model: models.find((m) => m.name === 'churn')! });
+  for (const line of run.head) print(`  ${line}`);
+  print(
+    `run ${run.id}: ${run.rows} rows scored in ${run.seconds.toFixed(2)} s = ${Math.round(run.rows / run.seconds)} rows/s, ${run.rejected} rejected, in input order`,
   );
 }
 
