@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import * as ort from 'onnxruntime-node';
-import {
-  base64ToFloat32,
-  bulkQueueName,
-  chunkInputKey,
-  chunkJobId,
-  float32Bytes,
-  float32ToBase64,
-  keys,
-  type ChunkJobData,
-  type ChunkResult,
-} from '@scoreq/contracts';
+import { base64ToFloat32, bulkQueueName, chunkJobId, float32Bytes, float32ToBase64, keys, type ChunkJobData, type ChunkResult } from '@scoreq/contracts';
 import { buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import type { ScoringWorker } from '@scoreq/worker';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
@@ -91,7 +81,7 @@ test('a chunk whose rows wait as raw bytes at its input key is scored the same, 
   const matrix = toMatrix(rows, F32);
   const id = chunkJobId('churn', 'run4', 0);
   const { features: _inline, ...data } = chunk('run4', 0, matrix, 300);
-  await redis.set(chunkInputKey(prefix, id), float32Bytes(matrix), 'EX', 60);
+  await redis.set(keys(prefix).chunkInput(id), float32Bytes(matrix), 'EX', 60);
   const job = await queue.add('chunk', data, { jobId: id });
   await job.waitUntilFinished(events, 20_000);
   const stored = JSON.parse((await redis.get(keys(prefix).chunkResult(id)))!) as ChunkResult;
@@ -99,7 +89,7 @@ test('a chunk whose rows wait as raw bytes at its input key is scored the same, 
   const expected = (await session.run({ input: new ort.Tensor('float32', matrix, [300, 32]) }))['probabilities']!.data as Float32Array;
   await session.release();
   assert.deepEqual(Array.from(base64ToFloat32(stored.output.data)), Array.from(expected));
-  assert.equal(await redis.exists(chunkInputKey(prefix, id)), 0);
+  assert.equal(await redis.exists(keys(prefix).chunkInput(id)), 0);
 });
 
 test('a chunk whose input key is gone fails with INVALID_INPUT naming it', async () => {

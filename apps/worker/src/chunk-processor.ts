@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import {
   base64ToFloat32,
   bytesToFloat32,
-  chunkInputKey,
   chunkJobDataSchema,
   ERROR_CODES,
   float32ToBase64,
@@ -33,17 +32,18 @@ export interface ChunkReturn {
  */
 export function createChunkProcessor(deps: ProcessorDeps, inputs: ChunkInputSource): (job: Job) => Promise<ChunkReturn> {
   const { model, results, metrics } = deps;
-  const { redis, prefix } = inputs;
+  const { redis } = inputs;
+  const redisKeys = keys(inputs.prefix);
   return async (job) => {
     try {
       const data = parseChunk(job.data, model.name);
       if (await results.runCancelled(data.run.id)) throw new ScoreqError('CANCELLED', `run ${data.run.id} was cancelled`);
       const served = await model.resolve(data.version);
-      const inputKey = chunkInputKey(prefix, job.id!);
+      const inputKey = redisKeys.chunkInput(job.id!);
       const features = data.features === undefined ? await readInput(redis, inputKey) : base64ToFloat32(data.features);
       if (features === undefined) {
         // A replay of a chunk whose result is already stored (its input was deleted then).
-        if ((await redis.exists(keys(prefix).chunkResult(job.id!))) === 1) return { version: served.record.version, rows: data.rows };
+        if ((await redis.exists(redisKeys.chunkResult(job.id!))) === 1) return { version: served.record.version, rows: data.rows };
         throw new ScoreqError('INVALID_INPUT', `chunk input ${inputKey} is gone (it lives resultTtlSec seconds); resume the run to write it again`, {
           field: 'features',
         });

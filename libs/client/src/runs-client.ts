@@ -1,16 +1,5 @@
 import { Queue } from 'bullmq';
-import {
-  assertModelName,
-  bulkQueueName,
-  chunkInputKey,
-  chunkJobId,
-  keys,
-  now,
-  resolveVersion,
-  ScoreqError,
-  type ErrorInfo,
-  type ModelVersionRecord,
-} from '@scoreq/contracts';
+import { assertModelName, bulkQueueName, chunkJobId, keys, now, resolveVersion, ScoreqError, type ErrorInfo, type ModelVersionRecord } from '@scoreq/contracts';
 import type { BullFactoryConfig } from './bullmq-factory.js';
 import type { ModelCatalog } from './catalog.js';
 import type { ClientConnection } from './connection.js';
@@ -166,7 +155,7 @@ export class RunsClient {
     const ids: string[] = [];
     for (let c = state.writtenChunks; c < state.enqueuedChunks; c++) ids.push(chunkJobId(state.model, state.id, c));
     await Promise.all(ids.map((jobId) => queue.remove(jobId)));
-    if (ids.length > 0) await redis.unlink(...ids.flatMap((jobId) => [this.redisKeys.chunkResult(jobId), chunkInputKey(this.deps.bull.prefix, jobId)]));
+    if (ids.length > 0) await redis.unlink(...ids.flatMap((jobId) => [this.redisKeys.chunkResult(jobId), this.redisKeys.chunkInput(jobId)]));
   }
 
   /**

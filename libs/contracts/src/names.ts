@@ -65,6 +65,11 @@ export function keys(prefix: string) {
     models: () => `${prefix}:models`,
     /** JSON {@link ChunkResult} of a scored run chunk. */
     chunkResult: (jobId: string) => `${prefix}:chunk:${jobId}`,
+    /**
+     * Raw little-endian float32 rows of a run chunk (when its job has no `features`), with the
+     * chunk's `resultTtlSec`; the worker deletes it once the chunk's result is stored.
+     */
+    chunkInput: (jobId: string) => `${prefix}:chunk-input:${jobId}`,
     /** Hash of a run's state (see libs/runs). */
     run: (runId: string) => `${prefix}:run:${runId}`,
     /** List of JSON {@link ModelAliasMove}s of a model, newest first (LPUSH). */

@@ -6,8 +6,8 @@ export const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /**
  * A chunk of an overnight run, on queue `score-<model>-bulk`. Rows travel as one binary
  * matrix (a little-endian Float32Array, rows × width, already in the model's feature order
- * and scaled), never as JSON numbers: as raw bytes at {@link chunkInputKey} (what `scoreq run`
- * writes: no base64, and the job's JSON stays small), or base64 in `features`.
+ * and scaled), never as JSON numbers: as raw bytes at `keys(prefix).chunkInput(jobId)` (what
+ * `scoreq run` writes: no base64, and the job's JSON stays small), or base64 in `features`.
  * Job id: `<model>.<runId>-c<chunk>`.
  */
 export const chunkJobDataSchema = z.object({
@@ -16,7 +16,7 @@ export const chunkJobDataSchema = z.object({
   version: z.string().regex(/^\d+$/),
   run: z.object({ id: z.string().regex(RUN_ID), chunk: z.number().int().nonnegative() }),
   rows: z.number().int().positive(),
-  /** base64 Float32Array of rows × width values; when absent the bytes are at {@link chunkInputKey}. */
+  /** base64 Float32Array of rows × width values; when absent the bytes are at `keys(prefix).chunkInput(jobId)`. */
   features: z.string().optional(),
   width: z.number().int().positive(),
   enqueuedAt: z.number().optional(),
@@ -35,14 +35,6 @@ export interface ChunkResult {
   rows: number;
   output: { name: string; width: number; data: string };
   inferenceMs: number;
-}
-
-/**
- * Where a chunk's rows wait as raw float32 bytes (when its job has no `features`), with a TTL
- * of the chunk's `resultTtlSec`. The worker deletes the key once the chunk's result is stored.
- */
-export function chunkInputKey(prefix: string, jobId: string): string {
-  return `${prefix}:chunk-input:${jobId}`;
 }
 
 /** A Float32Array's bytes as a Buffer, uncopied (little-endian on every platform Node runs on here). */

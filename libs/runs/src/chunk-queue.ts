@@ -1,17 +1,6 @@
 import type { QueueEvents, RedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  base64ToFloat32,
-  chunkInputKey,
-  chunkJobId,
-  float32Bytes,
-  isErrorCode,
-  keys,
-  now,
-  type ChunkJobData,
-  type ChunkResult,
-  type ErrorInfo,
-} from '@scoreq/contracts';
+import { base64ToFloat32, chunkJobId, float32Bytes, isErrorCode, keys, now, type ChunkJobData, type ChunkResult, type ErrorInfo } from '@scoreq/contracts';
 import { CHUNK_JOB_NAME, createBulkEvents, createBulkQueue, type BulkQueue } from './bullmq-factory.js';
 import type { Chunk } from './chunker.js';
 import type { ChunkOutcome } from './ordered-writer.js';
@@ -141,7 +130,7 @@ export class ChunkQueue {
   }
 
   private putInput(jobId: string, features: Float32Array): Promise<unknown> {
-    return this.o.redis.set(chunkInputKey(this.o.prefix, jobId), float32Bytes(features), 'EX', this.o.resultTtlSec);
+    return this.o.redis.set(keys(this.o.prefix).chunkInput(jobId), float32Bytes(features), 'EX', this.o.resultTtlSec);
   }
 
   /**
