@@ -64,6 +64,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const record = completedRecord(resultId(model.name, job.id!), scoredResult(model.name, version, served.codec, data, scored, timings), data.tenant);
       await deps.results.put(record, data.resultTtlSec ?? deps.resultTtlSec);
       observe(version, encoded.rows, timings);
+      // Checked here so that jobs without a callback do not pay for an awaited call.
       if (wantsNotice(deps, data)) await notify(deps, record, data);
       return { version, batchId: scored.batch.id };
     } catch (err) {
@@ -87,9 +88,7 @@ function scoredResult(model: string, version: string, codec: ModelCodec, data: S
 }
 
 function completedRecord(id: string, result: ScoreResult, tenant: string | undefined): JobRecord {
-  const record: JobRecord = { id, status: 'completed', result, finishedAt: isoNow() };
-  if (tenant !== undefined) record.tenant = tenant;
-  return record;
+  return withTenant({ id, status: 'completed', result, finishedAt: isoNow() }, tenant);
 }
 
 let isoMs = Number.NaN;
@@ -119,21 +118,23 @@ async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, ve
   const record: JobRecord = withTenant(version === undefined ? base : { ...base, version }, typeof raw.tenant === 'string' ? raw.tenant : undefined);
   await deps.results.put(record, typeof raw.resultTtlSec === 'number' ? raw.resultTtlSec : deps.resultTtlSec);
   deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });
-  await notify(deps, record, raw);
+  if (wantsNotice(deps, raw)) await notify(deps, record, raw);
 }
 
+/** Adds the tenant to a record built here (in place: no copy on the hot path). */
 function withTenant<T extends JobRecord>(record: T, tenant: string | undefined): T {
-  return tenant === undefined ? record : { ...record, tenant };
+  if (tenant !== undefined) record.tenant = tenant;
+  return record;
 }
 
-function wantsNotice(deps: ProcessorDeps, data: Partial<ScoreJobData>): boolean {
+function wantsNotice(deps: ProcessorDeps, data: Partial<ScoreJobData>): data is Partial<ScoreJobData> & { callbackUrl: string } {
   return deps.onFinished !== undefined && typeof data.callbackUrl === 'string';
 }
 
-async function notify(deps: ProcessorDeps, record: JobRecord, data: Partial<ScoreJobData>): Promise<void> {
-  if (!deps.onFinished || typeof data.callbackUrl !== 'string') return;
+/** Queues the job's webhook (call only when {@link wantsNotice}); a failure is logged, not thrown. */
+async function notify(deps: ProcessorDeps, record: JobRecord, data: Partial<ScoreJobData> & { callbackUrl: string }): Promise<void> {
   try {
-    await deps.onFinished(record, data.tenant === undefined ? { callbackUrl: data.callbackUrl } : { callbackUrl: data.callbackUrl, tenant: data.tenant });
+    await deps.onFinished!(record, data.tenant === undefined ? { callbackUrl: data.callbackUrl } : { callbackUrl: data.callbackUrl, tenant: data.tenant });
   } catch (err) {
     deps.logger.error({ err, jobId: record.id }, 'could not enqueue the webhook delivery');
   }
