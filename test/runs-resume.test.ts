@@ -164,7 +164,8 @@ test('a second producer for a live run is refused; `scoreq run cancel` stops the
   try {
     await first.waitForLine('run twice started');
     const second = startCli(runArgs('twice', output), env());
-    assert.equal(await second.exited, 2);
+    assert.equal(await second.exited, 1);
+    assert.match(second.stderr(), /error \[RUN_BUSY\]: run twice is being produced by /);
     const cancel = startCli(['run', 'cancel', 'twice'], env());
     assert.equal(await cancel.exited, 0);
     assert.deepEqual(cancel.lines, ['run twice cancelled']);

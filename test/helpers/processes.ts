@@ -15,6 +15,8 @@ export interface CliProcess {
   waitForLine(text: string, timeoutMs?: number, from?: number): Promise<string>;
   /** Resolves with the exit code (or the signal name). */
   exited: Promise<number | string>;
+  /** Everything written to stderr so far. */
+  stderr(): string;
 }
 
 /** Starts `scoreq <args>` as a child process with extra environment variables. */
@@ -36,6 +38,7 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
     child,
     lines,
     exited,
+    stderr: () => stderr,
     waitForLine(text, timeoutMs = 30_000, from = 0) {
       const seen = lines.slice(from).find((l) => l.includes(text));
       if (seen) return Promise.resolve(seen);

@@ -187,6 +187,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'A run with that id exists already and cannot be started again this way (choose another id, or resume it with the same files).',
   },
+  RUN_BUSY: {
+    status: 409,
+    retryable: true,
+    description: 'Another live process produces that run now (wait for it, cancel it, or choose another id); details.holder names it.',
+  },
   INVALID_PATH: {
     status: 400,
     retryable: false,

@@ -29,7 +29,7 @@ export class ProducerLock {
     private readonly ttlMs: number,
   ) {}
 
-  /** @throws ScoreqError INVALID_OPTION when another live process produces the run. */
+  /** @throws ScoreqError RUN_BUSY when another live process produces the run. */
   static async acquire(redis: Redis, prefix: string, runId: string, ttlMs: number): Promise<ProducerLock> {
     const key = `${keys(prefix).run(runId)}:producer`;
     const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -44,9 +44,9 @@ export class ProducerLock {
     const ttl = await redis.pttl(key);
     const who = (current ?? 'another process').split(':').slice(0, 2).join(':');
     throw new ScoreqError(
-      'INVALID_OPTION',
+      'RUN_BUSY',
       `run ${runId} is being produced by ${who}${ttl > 0 ? ` (its lock expires in ${Math.ceil(ttl / 1000)} s unless renewed)` : ''}: wait for it, cancel it, or use another --id`,
-      { field: 'id', holder: current },
+      { holder: current },
     );
   }
 

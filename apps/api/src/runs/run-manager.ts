@@ -226,8 +226,7 @@ export class RunManager {
       });
       return true;
     } catch (err) {
-      // The producer lock's refusal names the holder.
-      const held = err instanceof ScoreqError && err.details?.holder !== undefined;
+      const held = err instanceof ScoreqError && err.code === 'RUN_BUSY';
       if (held) this.deps.logger.debug({ runId: info.id }, 'run is produced by another process; not adopted');
       else this.deps.logger.warn({ err, runId: info.id }, 'could not resume a run nobody produces');
       return false;
