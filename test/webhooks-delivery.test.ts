@@ -119,7 +119,7 @@ async function setup(t: TestContext, policy: DeliveryPolicy = {}): Promise<Setup
     logger,
     metrics,
     // Tiny backoff so retries come at once; 127.0.0.1 is where the receivers listen.
-    policy: { retryDelaysMs: [10], jitter: 0, allow: ['127.0.0.1'], ...policy },
+    policy: { backoffBaseMs: 10, backoffMaxMs: 10, jitter: 0, allow: ['127.0.0.1'], ...policy },
   });
   t.after(async () => {
     await worker.close();

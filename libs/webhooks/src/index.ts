@@ -5,7 +5,7 @@
  * Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
  * HMAC-SHA256>`) with its tenant's `whsec_` secret.
  * Deliveries ride their own BullMQ queue (WEBHOOK_QUEUE) so a slow receiver never slows
- * scoring; they are retried on a Svix-like schedule, then dead-lettered, and can be replayed.
+ * scoring; they are retried with exponential backoff and jitter, then dead-lettered, and can be replayed.
  * An SSRF guard refuses callbacks to private, loopback, link-local and metadata addresses at
  * submit time ({@link checkCallbackUrl}) and again at each attempt, unless allowlisted.
  *

@@ -10,11 +10,12 @@ export interface DeliveryPolicy {
   /** Attempts before a delivery is dead-lettered, from 1 to 100. @defaultValue 8 */
   maxAttempts?: number;
   /**
-   * Wait before each retry, in ms: the first entry after the first failed attempt, and so
-   * on; the last entry repeats. @defaultValue Svix's schedule: 5 s, 5 min, 30 min, 2 h, 5 h,
-   * 10 h, 10 h (eight attempts over about 28 hours)
+   * Nominal wait before the first retry, in ms; each later one doubles it
+   * (SCOREQ_WEBHOOK_BACKOFF_BASE_MS). @defaultValue 5000
    */
-  retryDelaysMs?: readonly number[];
+  backoffBaseMs?: number;
+  /** Longest wait between two attempts, in ms, jitter included (SCOREQ_WEBHOOK_BACKOFF_MAX_MS). @defaultValue 3600000 */
+  backoffMaxMs?: number;
   /** Each wait is drawn from ±jitter of its nominal value, so retries of many receivers spread out. From 0 to 1. @defaultValue 0.2 */
   jitter?: number;
   /**
@@ -49,7 +50,8 @@ export const DELIVERY_DEFAULTS = Object.freeze({
   concurrency: 16,
   timeoutMs: 15_000,
   maxAttempts: 8,
-  retryDelaysMs: Object.freeze([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 3_600_000,
   jitter: 0.2,
   deadLetterCap: 10_000,
 });
@@ -59,7 +61,8 @@ export interface ResolvedPolicy {
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
-  readonly retryDelaysMs: readonly number[];
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
   readonly jitter: number;
   readonly allow: Allowlist;
   readonly deadLetterCap: number;
@@ -80,16 +83,18 @@ function wholeNumber(option: string, value: number, min: number, max = Number.MA
  * @throws ScoreqError `INVALID_OPTION` naming the first bad option.
  */
 export function resolvePolicy(concurrency: number | undefined, policy: DeliveryPolicy = {}): ResolvedPolicy {
-  const delays = policy.retryDelaysMs ?? DELIVERY_DEFAULTS.retryDelaysMs;
-  if (delays.length === 0 || !delays.every((d) => Number.isFinite(d) && d >= 0))
-    throw invalid('policy.retryDelaysMs', 'a non-empty list of delays ≥ 0 ms', delays);
+  const backoffBaseMs = wholeNumber('policy.backoffBaseMs', policy.backoffBaseMs ?? DELIVERY_DEFAULTS.backoffBaseMs, 0);
+  const backoffMaxMs = policy.backoffMaxMs ?? DELIVERY_DEFAULTS.backoffMaxMs;
+  if (!Number.isSafeInteger(backoffMaxMs) || backoffMaxMs < backoffBaseMs)
+    throw invalid('policy.backoffMaxMs', `a whole number of ms from policy.backoffBaseMs (${backoffBaseMs})`, backoffMaxMs);
   const jitter = policy.jitter ?? DELIVERY_DEFAULTS.jitter;
   if (!(jitter >= 0 && jitter <= 1)) throw invalid('policy.jitter', 'a number from 0 to 1', jitter);
   return Object.freeze({
     concurrency: wholeNumber('concurrency', concurrency ?? DELIVERY_DEFAULTS.concurrency, 1),
     timeoutMs: wholeNumber('policy.timeoutMs', policy.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs, 1),
     maxAttempts: wholeNumber('policy.maxAttempts', policy.maxAttempts ?? DELIVERY_DEFAULTS.maxAttempts, 1, ATTEMPTS_CEILING),
-    retryDelaysMs: Object.freeze([...delays]),
+    backoffBaseMs,
+    backoffMaxMs,
     jitter,
     allow: parseAllowlist(policy.allow ?? []),
     deadLetterCap: wholeNumber('policy.deadLetterCap', policy.deadLetterCap ?? DELIVERY_DEFAULTS.deadLetterCap, 1),
@@ -104,16 +109,24 @@ export function deliveryOptionsFromConfig(config: EnvConfig): { concurrency: num
       allow: config.SCOREQ_WEBHOOK_ALLOW,
       timeoutMs: config.SCOREQ_WEBHOOK_TIMEOUT_MS,
       maxAttempts: config.SCOREQ_WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: config.SCOREQ_WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: config.SCOREQ_WEBHOOK_BACKOFF_MAX_MS,
     },
   };
 }
 
 /**
- * Wait before the retry that follows `failedAttempts` failed attempts, in ms: the
- * schedule's entry (the last one repeats) spread by ±jitter. `random` is injectable for tests.
+ * Wait before the retry that follows `failedAttempts` failed attempts, in ms: exponential
+ * backoff, `min(base · 2^(failedAttempts − 1), max)`, spread by ±jitter and never above
+ * `max`. `random` is injectable for tests.
  */
-export function retryDelay(failedAttempts: number, policy: Pick<ResolvedPolicy, 'retryDelaysMs' | 'jitter'>, random: () => number = Math.random): number {
-  const schedule = policy.retryDelaysMs;
-  const nominal = schedule[Math.min(Math.max(failedAttempts, 1), schedule.length) - 1] ?? 0;
-  return Math.max(0, Math.round(nominal * (1 - policy.jitter + 2 * policy.jitter * random())));
+export function retryDelay(
+  failedAttempts: number,
+  policy: Pick<ResolvedPolicy, 'backoffBaseMs' | 'backoffMaxMs' | 'jitter'>,
+  random: () => number = Math.random,
+): number {
+  // 2^(n-1) stays a finite double for every attempt count BullMQ can report (at most 100 here).
+  const nominal = Math.min(policy.backoffBaseMs * 2 ** (Math.max(failedAttempts, 1) - 1), policy.backoffMaxMs);
+  const spread = nominal * (1 - policy.jitter + 2 * policy.jitter * random());
+  return Math.min(policy.backoffMaxMs, Math.max(0, Math.round(spread)));
 }

@@ -4,13 +4,12 @@ import { loadConfig } from '@scoreq/contracts';
 import { DELIVERY_DEFAULTS, deliveryOptionsFromConfig } from '../src/index.js';
 import { resolvePolicy, retryDelay } from '../src/options.js';
 
-test('the defaults are 16 at once, 15 s per attempt, 8 attempts on the Svix schedule', () => {
+test('the defaults are 16 at once, 15 s per attempt, 8 attempts, backoff from 5 s doubling up to 1 h with ±20% jitter', () => {
   const p = resolvePolicy(undefined);
   assert.equal(p.concurrency, 16);
   assert.equal(p.timeoutMs, 15_000);
   assert.equal(p.maxAttempts, 8);
-  assert.deepEqual(p.retryDelaysMs, [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
-  assert.equal(p.retryDelaysMs.length, p.maxAttempts - 1);
+  assert.deepEqual([p.backoffBaseMs, p.backoffMaxMs, p.jitter], [5_000, 3_600_000, 0.2]);
   assert.ok(Object.isFrozen(p));
 });
 
@@ -20,10 +19,15 @@ test('configuration maps onto the policy', () => {
     SCOREQ_WEBHOOK_CONCURRENCY: '4',
     SCOREQ_WEBHOOK_TIMEOUT_MS: '500',
     SCOREQ_WEBHOOK_MAX_ATTEMPTS: '3',
+    SCOREQ_WEBHOOK_BACKOFF_BASE_MS: '250',
+    SCOREQ_WEBHOOK_BACKOFF_MAX_MS: '60000',
   });
   const { concurrency, policy } = deliveryOptionsFromConfig(config);
   const p = resolvePolicy(concurrency, policy);
-  assert.deepEqual([p.concurrency, p.timeoutMs, p.maxAttempts, p.allow.entries], [4, 500, 3, ['127.0.0.1', 'hooks.corp']]);
+  assert.deepEqual(
+    [p.concurrency, p.timeoutMs, p.maxAttempts, p.allow.entries, p.backoffBaseMs, p.backoffMaxMs],
+    [4, 500, 3, ['127.0.0.1', 'hooks.corp'], 250, 60_000],
+  );
   assert.equal(resolvePolicy(undefined, deliveryOptionsFromConfig(loadConfig({})).policy).allow.entries.length, 0);
 });
 
@@ -36,8 +40,9 @@ const refusals: Array<[string, () => unknown]> = [
   ['policy.timeoutMs', () => resolvePolicy(1, { timeoutMs: 1.5 })],
   ['policy.maxAttempts', () => resolvePolicy(1, { maxAttempts: 0 })],
   ['policy.maxAttempts', () => resolvePolicy(1, { maxAttempts: 101 })],
-  ['policy.retryDelaysMs', () => resolvePolicy(1, { retryDelaysMs: [] })],
-  ['policy.retryDelaysMs', () => resolvePolicy(1, { retryDelaysMs: [10, -1] })],
+  ['policy.backoffBaseMs', () => resolvePolicy(1, { backoffBaseMs: -1 })],
+  ['policy.backoffBaseMs', () => resolvePolicy(1, { backoffBaseMs: 2.5 })],
+  ['policy.backoffMaxMs', () => resolvePolicy(1, { backoffBaseMs: 1_000, backoffMaxMs: 999 })],
   ['policy.jitter', () => resolvePolicy(1, { jitter: 1.5 })],
   ['policy.deadLetterCap', () => resolvePolicy(1, { deadLetterCap: 0 })],
   ['allow', () => resolvePolicy(1, { allow: 'ftp://x' })],
@@ -52,26 +57,43 @@ for (const [option, call] of refusals) {
   });
 }
 
-test('retry delays follow the schedule, the last entry repeating', () => {
-  const policy = { retryDelaysMs: [100, 1_000, 10_000], jitter: 0 };
+test('without jitter each retry waits twice as long as the one before, from the base', () => {
+  const policy = { backoffBaseMs: 100, backoffMaxMs: 1_000_000, jitter: 0 };
   assert.deepEqual(
-    [1, 2, 3, 4, 9].map((n) => retryDelay(n, policy)),
-    [100, 1_000, 10_000, 10_000, 10_000],
+    [1, 2, 3, 4, 5, 6].map((n) => retryDelay(n, policy)),
+    [100, 200, 400, 800, 1_600, 3_200],
   );
 });
 
-test('jitter spreads a delay within ±jitter of its nominal value', () => {
-  const policy = { retryDelaysMs: [DELIVERY_DEFAULTS.retryDelaysMs[0]!], jitter: 0.2 };
-  assert.equal(
-    retryDelay(1, policy, () => 0),
-    4_000,
+test('the wait stops growing at the cap, even after the most attempts a delivery can make', () => {
+  const policy = { backoffBaseMs: DELIVERY_DEFAULTS.backoffBaseMs, backoffMaxMs: DELIVERY_DEFAULTS.backoffMaxMs, jitter: 0 };
+  // 5 s · 2^9 = 2560 s is the last step under the hour; the tenth retry would be 2560 s · 2.
+  assert.equal(retryDelay(10, policy), 2_560_000);
+  for (const n of [11, 12, 40, 99, 100]) assert.equal(retryDelay(n, policy), 3_600_000, `after ${n} failed attempts`);
+});
+
+test('jitter keeps every wait within ±jitter of its nominal value and never above the cap', () => {
+  const policy = { backoffBaseMs: 5_000, backoffMaxMs: 3_600_000, jitter: 0.2 };
+  assert.deepEqual(
+    [0, 0.5, 1].map((r) => retryDelay(1, policy, () => r)),
+    [4_000, 5_000, 6_000],
   );
-  assert.equal(
-    retryDelay(1, policy, () => 0.5),
-    5_000,
+  assert.deepEqual(
+    [0, 0.5, 1].map((r) => retryDelay(3, policy, () => r)),
+    [16_000, 20_000, 24_000],
   );
-  assert.equal(
-    retryDelay(1, policy, () => 1),
-    6_000,
+  // A capped wait may be drawn shorter, never longer.
+  assert.deepEqual(
+    [0, 0.5, 1].map((r) => retryDelay(20, policy, () => r)),
+    [2_880_000, 3_600_000, 3_600_000],
   );
+  for (let n = 1; n <= 100; n++) {
+    const d = retryDelay(n, policy);
+    const nominal = Math.min(5_000 * 2 ** (n - 1), 3_600_000);
+    assert.ok(d >= nominal * 0.8 && d <= Math.min(nominal * 1.2, 3_600_000), `attempt ${n}: ${d} ms`);
+  }
+});
+
+test('a base of 0 retries at once', () => {
+  assert.equal(retryDelay(5, { backoffBaseMs: 0, backoffMaxMs: 0, jitter: 0.2 }), 0);
 });
