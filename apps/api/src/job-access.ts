@@ -139,6 +139,7 @@ export function jobView(job: FoundJob): JobView {
       model: r.model,
       ...(r.version === undefined ? {} : { version: r.version }),
       error: r.error.details ? { code: r.error.code, message: r.error.message, details: r.error.details } : { code: r.error.code, message: r.error.message },
+      ...(r.timings === undefined ? {} : { timings: { ...r.timings } }),
       finishedAt: r.finishedAt,
     };
   }

@@ -7,6 +7,7 @@ import {
   ScoreqError,
   toErrorInfo,
   type ErrorInfo,
+  type FailureTimings,
   type JobRecord,
   type ScoreJobData,
   type ScoreResult,
@@ -72,7 +73,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const final = !ERROR_CODES[info.code].retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       deps.logger.warn({ jobId: job.id, model: model.name, version, code: info.code, final }, info.message);
       if (final) {
-        await recordFailure(deps, job, info, version);
+        await recordFailure(deps, job, info, version, receivedAt);
         throw new UnrecoverableError(`${info.code}: ${info.message}`);
       }
       throw new Error(`${info.code}: ${info.message}`);
@@ -112,9 +113,10 @@ function parseJobData(raw: unknown, model: string): ScoreJobData {
   return parsed.data;
 }
 
-async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined): Promise<void> {
+async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, version: string | undefined, receivedAt: number): Promise<void> {
   const raw = (typeof job.data === 'object' && job.data !== null ? job.data : {}) as Partial<ScoreJobData>;
-  const base = { id: resultId(deps.model.name, job.id!), status: 'failed' as const, model: deps.model.name, error, finishedAt: isoNow() };
+  const timings = failureTimings(typeof raw.enqueuedAt === 'number' ? raw.enqueuedAt : job.timestamp, receivedAt);
+  const base = { id: resultId(deps.model.name, job.id!), status: 'failed' as const, model: deps.model.name, error, finishedAt: isoNow(), timings };
   const record: JobRecord = withTenant(version === undefined ? base : { ...base, version }, typeof raw.tenant === 'string' ? raw.tenant : undefined);
   await deps.results.put(record, typeof raw.resultTtlSec === 'number' ? raw.resultTtlSec : deps.resultTtlSec);
   deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });
@@ -155,6 +157,11 @@ function timingsOf(enqueuedAt: number, receivedAt: number, scored: { dispatchedA
     inferenceMs: scored.inferenceEndedAt - scored.inferenceStartedAt,
     totalMs: settledAt - enqueuedAt,
   };
+}
+
+function failureTimings(enqueuedAt: number, receivedAt: number): FailureTimings {
+  const settledAt = now();
+  return { enqueuedAt, receivedAt, settledAt, queuedMs: receivedAt - enqueuedAt, totalMs: settledAt - enqueuedAt };
 }
 
 /**

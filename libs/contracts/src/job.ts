@@ -95,6 +95,13 @@ export interface Timings {
   totalMs: number;
 }
 
+/**
+ * The stages a failed job did go through: enqueued, received by a worker, and settled (when
+ * it failed), with the spans between them. Whatever failed in between (a batch, the pool) has
+ * no stage times of its own here.
+ */
+export type FailureTimings = Pick<Timings, 'enqueuedAt' | 'receivedAt' | 'settledAt' | 'queuedMs' | 'totalMs'>;
+
 export interface BatchInfo {
   id: string;
   rows: number;
@@ -121,7 +128,17 @@ export type JobStatus = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed
  */
 export type JobRecord =
   | { id: string; status: 'completed'; result: ScoreResult; finishedAt: string; tenant?: string }
-  | { id: string; status: 'failed' | 'cancelled'; model: string; version?: string; error: ErrorInfo; finishedAt: string; tenant?: string };
+  | {
+      id: string;
+      status: 'failed' | 'cancelled';
+      model: string;
+      version?: string;
+      error: ErrorInfo;
+      finishedAt: string;
+      tenant?: string;
+      /** Of a job that failed in a worker; absent when it was cancelled before one took it. */
+      timings?: FailureTimings;
+    };
 
 /**
  * Parses job data as the worker receives it, once per job. The common shape (named rows,

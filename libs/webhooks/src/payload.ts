@@ -1,4 +1,4 @@
-import type { ErrorInfo, JobRecord, JobStatus, ScoreResult, Timings } from '@scoreq/contracts';
+import type { ErrorInfo, FailureTimings, JobRecord, JobStatus, ScoreResult, Timings } from '@scoreq/contracts';
 
 /** Event type of a webhook: a job completed, or finally failed (or was cancelled). */
 export type WebhookEventType = 'job.completed' | 'job.failed';
@@ -23,8 +23,12 @@ export interface WebhookPayload {
   result?: Pick<ScoreResult, 'rows' | 'tensors' | 'batch'>;
   /** Why a job failed. */
   error?: ErrorInfo;
-  /** Stage times of a completed job. */
-  timings?: Timings;
+  /**
+   * Stage times: every stage of a completed job; of a job that failed in a worker, when it was
+   * enqueued, received and failed (`enqueuedAt`, `receivedAt`, `settledAt`, `queuedMs`,
+   * `totalMs`). Absent for a job cancelled before a worker took it.
+   */
+  timings?: Timings | FailureTimings;
 }
 
 /** The webhook body of a job's final record. */
@@ -44,5 +48,6 @@ export function payloadOf(record: JobRecord): WebhookPayload {
     ...(record.version === undefined ? {} : { version: record.version }),
     finishedAt: record.finishedAt,
     error: record.error,
+    ...(record.timings === undefined ? {} : { timings: record.timings }),
   };
 }

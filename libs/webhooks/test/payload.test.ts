@@ -44,3 +44,18 @@ test('a failed record becomes job.failed with its error, and no tenant or versio
   const record: JobRecord = { id: 'churn.2', status: 'failed', model: 'churn', error, finishedAt: '2025-01-01T00:00:00.000Z' };
   assert.deepEqual(payloadOf(record), { type: 'job.failed', id: 'churn.2', status: 'failed', model: 'churn', finishedAt: '2025-01-01T00:00:00.000Z', error });
 });
+
+test('a record of a job that failed in a worker passes its timings on', () => {
+  const error = { code: 'DEADLINE_EXCEEDED' as const, message: 'the deadline passed' };
+  const failedTimings = { enqueuedAt: 1, receivedAt: 3, settledAt: 6, queuedMs: 2, totalMs: 5 };
+  const record: JobRecord = {
+    id: 'churn.3',
+    status: 'failed',
+    model: 'churn',
+    version: '3',
+    error,
+    finishedAt: '2025-01-01T00:00:00.000Z',
+    timings: failedTimings,
+  };
+  assert.deepEqual(payloadOf(record).timings, failedTimings);
+});
