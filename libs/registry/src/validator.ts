@@ -1,4 +1,4 @@
-import { mainOutput, ScoreqError, toErrorInfo, type ModelSignature, type ModelVersionRecord, type TensorSpec } from '@scoreq/contracts';
+import { mainOutput, ScoreqError, toErrorInfo, type ErrorInfo, type ModelSignature, type ModelVersionRecord, type TensorSpec } from '@scoreq/contracts';
 import { ModelCodec, type InferencePool, type WireTensor } from '@scoreq/inference';
 import { compareOutputs } from './comparison.js';
 import { checkMetadataFit, describeInputs } from './metadata-fit.js';
@@ -24,9 +24,9 @@ const DEFAULT_TOLERANCE = 1e-4;
 
 /**
  * Checks model versions with real onnxruntime sessions in the pool it is given:
- * `inspect` (loads, reads the signature, refuses non-tensor outputs), `checkMetadata` (the
- * metadata can feed and read the model) and `validate` (runs samples, checks outputs and
- * expected values, compares with another version). Sessions are keyed by sha256 and released
+ * `inspect` (loads, reads the signature, refuses non-numeric inputs and non-tensor outputs),
+ * `checkMetadata` (the metadata can feed and read the model) and `validate` (runs samples,
+ * checks outputs and expected values, compares with another version). Sessions are keyed by sha256 and released
  * once a validation is over (see `release`).
  */
 export class ModelValidator {
@@ -40,7 +40,8 @@ export class ModelValidator {
 
   /**
    * Loads a model file into onnxruntime and returns its signature. Refuses with MODEL_INVALID
-   * a file onnxruntime cannot load and a model with non-tensor outputs, saying what to do.
+   * a file onnxruntime cannot load, a model with inputs that are not numeric tensors (string
+   * categories, sequences) and one with non-tensor outputs, saying what to do.
    *
    * @param label - how messages name the file, e.g. its path or `churn v3`.
    */
@@ -51,14 +52,7 @@ export class ModelValidator {
     } catch (err) {
       const info = toErrorInfo(err);
       if (info.code !== 'MODEL_LOAD_FAILED') throw err;
-      // ORT names the cache file it was given, which means nothing to the person pushing.
-      const reason = info.message.replace(`onnxruntime could not load ${path}: `, '').split(path).join('the file').replace(/\.+$/, '');
-      throw new ScoreqError(
-        'MODEL_INVALID',
-        `${label} is not a model onnxruntime can load: ${reason}. Push a complete .onnx file: check the export finished and the file was copied whole ` +
-          `(truncated and non-ONNX files fail here), e.g. re-export it with torch.onnx.export or skl2onnx and check it with onnx.checker.check_model`,
-        { field: 'file' },
-      );
+      throw loadRefusal(info, path, label);
     }
     if (loaded.nonTensorOutputs.length > 0) {
       throw new ScoreqError(
@@ -232,6 +226,25 @@ export class ModelValidator {
       samples.rows,
     );
   }
+}
+
+/** MODEL_INVALID for a file the pool could not load, with advice that fits the reason. */
+function loadRefusal(info: ErrorInfo, path: string, label: string): ScoreqError {
+  const unsupportedInputs = info.details?.['unsupportedInputs'];
+  if (unsupportedInputs !== undefined) {
+    return new ScoreqError('MODEL_INVALID', `${label} has inputs scoreq cannot feed: ${info.message}, and push it again`, {
+      field: 'file',
+      inputs: unsupportedInputs,
+    });
+  }
+  // ORT names the cache file it was given, which means nothing to the person pushing.
+  const reason = info.message.replace(`onnxruntime could not load ${path}: `, '').split(path).join('the file').replace(/\.+$/, '');
+  const advice = /protobuf parsing failed/i.test(reason)
+    ? 'Push a complete .onnx file: check the export finished and the file was copied whole (truncated and non-ONNX files fail here), ' +
+      'e.g. re-export it with torch.onnx.export or skl2onnx and check it with onnx.checker.check_model'
+    : 'onnxruntime refused the graph itself (e.g. a type the exporter declared wrongly, or an operator or opset it lacks): ' +
+      're-export it, check it with onnx.checker.check_model(model, full_check=True) and push it again';
+  return new ScoreqError('MODEL_INVALID', `${label} is not a model onnxruntime can load: ${reason}. ${advice}`, { field: 'file' });
 }
 
 /** Session key of a file in the pool: the bytes decide the session, so the hash names it. */

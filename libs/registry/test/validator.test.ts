@@ -13,7 +13,16 @@ import { InferencePool } from '@scoreq/inference';
 import { buildEmbeddingLookup, buildLogisticRegression, buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { formatValidationReport, ModelValidator, sha256Hex, type VersionFile } from '../src/index.js';
 import { hasCode } from './helpers.js';
-import { identityModel, logModel, twoInputAdd, zipMapClassifier } from './models.js';
+import {
+  identityModel,
+  logModel,
+  misdeclaredShapeModel,
+  misdeclaredTypeModel,
+  sequenceInputModel,
+  stringInputModel,
+  twoInputAdd,
+  zipMapClassifier,
+} from './models.js';
 
 let dir: string;
 let pool: InferencePool;
@@ -81,6 +90,53 @@ test('a ZipMap output (sequence of maps) is refused at inspection with how to ex
       /outputs onnxruntime-node cannot return as numeric tensors: probabilities .*ZipMap.*options=\{id\(model\): \{'zipmap': False\}\}/,
     ),
   );
+});
+
+test('a string input is refused at inspection, naming the input, its type and how to feed categories as numbers', async () => {
+  const model = await file('string-input.onnx', stringInputModel());
+  await assert.rejects(validator.inspect(model.sha, model.path, 'the pipeline'), (err: Error & { details?: Record<string, unknown> }) => {
+    hasCode(
+      'MODEL_INVALID',
+      'file',
+      /^the pipeline has inputs scoreq cannot feed: input 'city' is a string tensor; scoreq feeds numeric tensors only: encode categories as numbers .*metadata features\[\]\.categories/,
+    )(err);
+    assert.doesNotMatch(err.message, /truncated|Push a complete/, 'not the advice for a broken file');
+    assert.deepEqual(err.details?.['inputs'], [{ name: 'city', type: 'string' }]);
+    return true;
+  });
+});
+
+test('a non-tensor input (a sequence) is refused at inspection the same way', async () => {
+  const model = await file('sequence-input.onnx', sequenceInputModel());
+  await assert.rejects(
+    validator.inspect(model.sha, model.path, 'the model'),
+    hasCode(
+      'MODEL_INVALID',
+      'file',
+      /^the model has inputs scoreq cannot feed: input 'items' is not a tensor \(a sequence or map\); scoreq feeds numeric tensors only/,
+    ),
+  );
+});
+
+test('an output declared with the wrong dtype is refused at load, with onnxruntime’s reason and advice for the graph, not for a truncated file', async () => {
+  const model = await file('misdeclared-type.onnx', misdeclaredTypeModel());
+  await assert.rejects(validator.inspect(model.sha, model.path, 'the model'), (err: Error) => {
+    hasCode(
+      'MODEL_INVALID',
+      'file',
+      /^the model is not a model onnxruntime can load: .*tensor\(double\).*tensor\(float\).*check_model\(model, full_check=True\)/,
+    )(err);
+    assert.doesNotMatch(err.message, /truncated/);
+    return true;
+  });
+});
+
+test('an output that comes back in another shape than declared fails validation, naming the output and the axis', async () => {
+  const v = await version(misdeclaredShapeModel(), {});
+  assert.deepEqual(v.record.signature.outputs, [{ name: 'y', type: 'float32', shape: ['N', 3] }]);
+  const report = await validator.validate(v);
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems, ["output 'y' has 2 on axis 1 (dims [8, 2]); expected 3 for 8 input rows"]);
 });
 
 test('metadata naming an input or output the model lacks is refused, naming the field', async () => {

@@ -38,7 +38,12 @@ async function load(key: SessionKey, path: string): Promise<LoadReply | FailedRe
   const startedAt = now();
   try {
     const s = await session(key, path);
-    const { signature, nonTensorOutputs } = readSignature(s);
+    const { signature, nonTensorOutputs, unsupportedInputs } = readSignature(s);
+    if (unsupportedInputs.length > 0) {
+      // Refused here, not after: a signature without these inputs would feed the model nothing for them.
+      releaseSession(key);
+      return failed('MODEL_LOAD_FAILED', describeUnsupportedInputs(unsupportedInputs), startedAt, { unsupportedInputs });
+    }
     if (nonTensorOutputs.length === 0) await warmUp(s, signature);
     return { ok: true, signature, nonTensorOutputs, loadMs: now() - startedAt };
   } catch (err) {
@@ -112,21 +117,42 @@ function concatParts(parts: WireTensor[][]): WireTensor[] {
   });
 }
 
-function readSignature(s: ort.InferenceSession): { signature: ModelSignature; nonTensorOutputs: string[] } {
+/** An input scoreq cannot feed: `type` is onnxruntime's element type (e.g. `string`) or `non-tensor`. */
+interface UnsupportedInput {
+  name: string;
+  type: string;
+}
+
+/**
+ * The signature of a loaded session, with what it leaves out: outputs that are not numeric
+ * tensors (the caller refuses the model) and inputs that are not (the load refuses it).
+ */
+function readSignature(s: ort.InferenceSession): { signature: ModelSignature; nonTensorOutputs: string[]; unsupportedInputs: UnsupportedInput[] } {
   const nonTensorOutputs: string[] = [];
-  const spec = (m: ort.InferenceSession.ValueMetadata, list: string[] | null): TensorSpec | null => {
-    if (!m.isTensor || !isTensorType(m.type)) {
-      list?.push(m.name);
-      return null;
-    }
-    return { name: m.name, type: m.type, shape: [...m.shape] };
-  };
-  const inputs = s.inputMetadata.map((m) => spec(m, null)).filter((x): x is TensorSpec => x !== null);
-  const outputs = s.outputMetadata.map((m) => spec(m, nonTensorOutputs)).filter((x): x is TensorSpec => x !== null);
+  const unsupportedInputs: UnsupportedInput[] = [];
+  const inputs: TensorSpec[] = [];
+  for (const m of s.inputMetadata) {
+    if (m.isTensor && isTensorType(m.type)) inputs.push({ name: m.name, type: m.type, shape: [...m.shape] });
+    else unsupportedInputs.push({ name: m.name, type: m.isTensor ? m.type : 'non-tensor' });
+  }
+  const outputs: TensorSpec[] = [];
+  for (const m of s.outputMetadata) {
+    if (m.isTensor && isTensorType(m.type)) outputs.push({ name: m.name, type: m.type, shape: [...m.shape] });
+    else nonTensorOutputs.push(m.name);
+  }
   const batchDims = inputs.map((i) => i.shape[0]);
   const fixed = batchDims.find((d): d is number => typeof d === 'number' && d > 0);
   const dynamic = fixed === undefined;
-  return { signature: { inputs, outputs, batch: { dynamic, size: dynamic ? null : fixed } }, nonTensorOutputs };
+  return { signature: { inputs, outputs, batch: { dynamic, size: dynamic ? null : fixed } }, nonTensorOutputs, unsupportedInputs };
+}
+
+/** What is wrong with the inputs and what to do, e.g. for an input of category names. */
+function describeUnsupportedInputs(list: UnsupportedInput[]): string {
+  const each = list.map((i) => (i.type === 'non-tensor' ? `input '${i.name}' is not a tensor (a sequence or map)` : `input '${i.name}' is a ${i.type} tensor`));
+  const todo = list.some((i) => i.type === 'string')
+    ? 'encode categories as numbers (export the model with a numeric input, e.g. ordinal-encoded, and map the names to those numbers with metadata features[].categories)'
+    : 'export the model to take numeric tensors instead';
+  return `${each.join(', ')}; scoreq feeds numeric tensors only: ${todo}`;
 }
 
 /** One call on zeros, so the first real batch does not pay for lazy allocations. */
@@ -151,8 +177,9 @@ function isTensorType(type: string): type is TensorType {
   return (TENSOR_TYPES as readonly string[]).includes(type);
 }
 
-function failed(code: FailedReply['error']['code'], text: string, startedAt: number): FailedReply {
-  return { ok: false, threadId, error: { code, message: text }, startedAt, endedAt: now() };
+function failed(code: FailedReply['error']['code'], text: string, startedAt: number, details?: Record<string, unknown>): FailedReply {
+  const error = details ? { code, message: text, details } : { code, message: text };
+  return { ok: false, threadId, error, startedAt, endedAt: now() };
 }
 
 function message(err: unknown): string {
