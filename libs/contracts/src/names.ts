@@ -1,6 +1,7 @@
 import { ScoreqError } from './errors.js';
 
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** The model-name rule (see {@link assertModelName}); schemas that document it use its `source`. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Whether `name` is a valid model name (see {@link assertModelName}). */
 export function isModelName(name: unknown): name is string {
@@ -88,6 +89,8 @@ export function keys(prefix: string) {
     webhookSecret: (tenant: string) => `${prefix}:webhook-secret:${tenant}`,
     /** List of JSON dead-lettered webhook deliveries, newest first. */
     webhookDeadLetters: () => `${prefix}:webhook-dead-letters`,
+    /** URL a tenant registered for the webhooks of its jobs that name no callbackUrl. */
+    webhookEndpoint: (tenant: string) => `${prefix}:webhook-endpoint:${tenant}`,
   };
 }
 

@@ -9,7 +9,7 @@ import type { ApiContext } from '../context.js';
 import { durationMs } from '../duration.js';
 import { checkFloat32Range } from '../input-checks.js';
 import { jobView } from '../job-access.js';
-import { AUTH_ERRORS, v1Errors } from '../schemas/common.js';
+import { AUTH_ERRORS, noQuery, v1Errors } from '../schemas/common.js';
 import {
   batchBody,
   jobIdParams,
@@ -69,6 +69,7 @@ export function jobRoutes(ctx: ApiContext) {
         summary: 'Submit many jobs in one call',
         description: 'Validates every input, then enqueues them all; nothing is enqueued when one is refused (the error names inputs[i]).',
         tags: ['jobs'],
+        querystring: noQuery,
         body: batchBody,
         response: { 202: submittedMany, ...v1Errors(400, 404, 413, 415, ...AUTH_ERRORS) },
       },
@@ -91,7 +92,8 @@ export function jobRoutes(ctx: ApiContext) {
         summary: 'A job: status, and result or error once finished',
         tags: ['jobs'],
         params: jobIdParams,
-        response: { 200: jobViewSchema, ...v1Errors(404, ...AUTH_ERRORS) },
+        querystring: noQuery,
+        response: { 200: jobViewSchema, ...v1Errors(400, 404, ...AUTH_ERRORS) },
       },
       handler: async (request) => jobView(await ctx.jobs.find(request.params.id, principalOf(request).tenant)),
     });
@@ -103,7 +105,8 @@ export function jobRoutes(ctx: ApiContext) {
         description: 'Answers the cancelled job; 409 CANCEL_TOO_LATE once it runs or has finished.',
         tags: ['jobs'],
         params: jobIdParams,
-        response: { 200: jobViewSchema, ...v1Errors(404, 409, ...AUTH_ERRORS) },
+        querystring: noQuery,
+        response: { 200: jobViewSchema, ...v1Errors(400, 404, 409, ...AUTH_ERRORS) },
       },
       handler: async (request) => jobView(await ctx.jobs.cancel(request.params.id, principalOf(request).tenant)),
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_NAME } from '@scoreq/contracts';
 
 /** Error body of every v1 route. */
 export const v1Error = z
@@ -24,10 +25,24 @@ export function v2Errors(...statuses: number[]): Record<number, typeof v2Error> 
   return Object.fromEntries(statuses.map((s) => [s, v2Error]));
 }
 
+/**
+ * Query string of a route that takes no parameters: an unknown one (a `?wait` where none is
+ * supported) is refused with 400 naming it, not silently ignored.
+ */
+export const noQuery = z.object({}).strict().describe('No query parameters');
+
 /** Statuses every authenticated route may answer. */
 export const AUTH_ERRORS = [401, 403, 429] as const;
 
-export const modelName = z.string().describe("Model name: 1-64 letters, digits, '_' or '-', starting with a letter or digit");
+/**
+ * A model name. Its pattern is documented here but checked where the name is used (the client
+ * and the registry call assertModelName), so a bad name answers INVALID_MODEL_NAME naming it
+ * rather than a generic INVALID_INPUT.
+ */
+export const modelName = z.string().meta({
+  description: "Model name: 1-64 letters, digits, '_' or '-', starting with a letter or digit",
+  pattern: MODEL_NAME.source,
+});
 export const versionRef = z.string().min(1).max(64).describe('Version number ("3") or alias ("production", "staging", "latest")');
 
 /** One row of named features: numbers, booleans (1/0), category strings, or null for the default. */
