@@ -2,6 +2,7 @@ import { latestVersion, resolveVersionNumber, ScoreqError, type ModelRecord, typ
 import { fixedPolicy, InferencePool, MicroBatcher, ModelCodec, singlePolicy, type BatchRecord } from '@scoreq/inference';
 import type { SourceModel, SourceVersion } from '@scoreq/registry';
 import type { Logger } from '@scoreq/telemetry';
+import { VersionSessions } from './version-sessions.js';
 
 /** Batching settings the worker applies unless a model's metadata overrides them. */
 export interface BatchingDefaults {
@@ -13,12 +14,12 @@ export interface BatchingDefaults {
   reservedThreads: number;
 }
 
-/** One loaded model version: its record, codec and batcher. */
+/** One loaded model version: its record, codec, batcher and sessions in the pool. */
 export interface ServedVersion {
-  key: string;
   record: ModelVersionRecord;
   codec: ModelCodec;
   batcher: MicroBatcher;
+  sessions: VersionSessions;
 }
 
 export interface ServedModelDeps {
@@ -34,13 +35,22 @@ export interface ServedModelDeps {
  * A model as one worker serves it. Versions load into the pool on first use; the versions
  * aliases point at (and the latest) load before the model switches to a new state, so a
  * promotion never makes a job wait for a load. Each version has its own batcher, so rows of
- * different versions never share a batch.
+ * different versions never share a batch. After a switch, versions no alias points at any
+ * more are released from the pool once their batches are done; a job that pins one later
+ * loads it again.
  */
 export class ServedModel {
   readonly name: string;
   private readonly deps: ServedModelDeps;
   private state: SourceModel;
+  /** Versions whose sessions are in the pool (or loading), by number. */
   private readonly loaded = new Map<string, Promise<ServedVersion>>();
+  /**
+   * Versions released from the pool, kept to be revived: one batcher and one session key per
+   * version for the model's life, so a late batch of a released version never frees the
+   * sessions of its revival.
+   */
+  private readonly released = new Map<string, Promise<ServedVersion>>();
   /** Versions whose load has finished, by number: what {@link loadedVersion} answers from. */
   private readonly ready = new Map<string, ServedVersion>();
   /** Version numbers jobs' refs resolved to under the current state (cleared when it changes). */
@@ -83,6 +93,11 @@ export class ServedModel {
     return number === undefined ? undefined : this.ready.get(number);
   }
 
+  /** Numbers of the versions whose sessions are in the pool or loading, in load order. */
+  get loadedVersions(): string[] {
+    return [...this.loaded.keys()];
+  }
+
   /** Aliases now in force, e.g. `{ production: "2" }`. */
   get aliases(): Record<string, string> {
     return { ...this.state.aliases };
@@ -96,33 +111,32 @@ export class ServedModel {
 
   /**
    * Moves to a new state of the model: loads and warms the versions it makes live, then
-   * switches in one assignment, then retires versions the source no longer has.
+   * switches in one assignment, then retires the versions it does not make live (with an
+   * eager source, only those the source no longer has).
    */
   async apply(next: SourceModel): Promise<void> {
     const live = this.deps.eager ? next.versions : liveVersions(next);
     await Promise.all(live.map((v) => this.load(v)));
-    const previous = this.state;
     this.state = next;
     this.refs.clear();
-    const kept = new Set(next.versions.map((v) => v.version));
-    const gone = previous.versions.filter((v) => !kept.has(v.version));
-    await Promise.all(gone.map((v) => this.retire(v.version)));
-    this.deps.logger.info(
-      { model: this.name, aliases: next.aliases, live: live.map((v) => v.version), retired: gone.map((v) => v.version) },
-      'model state applied',
-    );
+    const kept = new Set((this.deps.eager ? next.versions : live).map((v) => v.version));
+    const retired = [...this.loaded.keys()].filter((version) => !kept.has(version));
+    for (const version of retired) this.retire(version);
+    const known = new Set(next.versions.map((v) => v.version));
+    for (const version of this.released.keys()) if (!known.has(version)) this.released.delete(version);
+    this.deps.logger.info({ model: this.name, aliases: next.aliases, live: live.map((v) => v.version), retired }, 'model state applied');
   }
 
-  /** Flushes every batcher and waits for batches in flight. */
+  /** Flushes every batcher (released versions' too: a late job may still use one) and waits for batches in flight. */
   async drain(): Promise<void> {
-    const versions = await Promise.allSettled([...this.loaded.values()]);
+    const versions = await Promise.allSettled([...this.loaded.values(), ...this.released.values()]);
     await Promise.all(versions.map((v) => (v.status === 'fulfilled' ? v.value.batcher.drain() : undefined)));
   }
 
   private load(v: SourceVersion): Promise<ServedVersion> {
     let pending = this.loaded.get(v.version);
     if (!pending) {
-      const loading = loadVersion(this.name, v, this.deps);
+      const loading = this.revive(v) ?? loadVersion(this.name, v, this.deps);
       loading.then(
         (served) => {
           if (this.loaded.get(v.version) === loading) this.ready.set(v.version, served);
@@ -135,16 +149,40 @@ export class ServedModel {
     return pending;
   }
 
-  /** Waits for the version's batches in flight, then frees its sessions in every thread. */
-  private async retire(version: string): Promise<void> {
+  /** Loads a released version's sessions again, when it was released with the same bytes. */
+  private revive(v: SourceVersion): Promise<ServedVersion> | undefined {
+    const shelved = this.released.get(v.version);
+    if (!shelved) return undefined;
+    this.released.delete(v.version);
+    return shelved.then(async (served) => {
+      if (served.record.sha256 !== v.sha256) return loadVersion(this.name, v, this.deps);
+      const { loadMs } = await served.sessions.revive().catch((err: unknown) => {
+        served.sessions.retire();
+        this.released.set(v.version, shelved);
+        throw err;
+      });
+      this.deps.logger.info({ model: this.name, version: v.version, loadMs: Math.round(loadMs) }, 'model version reloaded');
+      return served;
+    });
+  }
+
+  /**
+   * Stops serving a version: new jobs that name it load it again, and its sessions are
+   * released once its batcher is idle (a job holding it still scores, see VersionSessions).
+   */
+  private retire(version: string): void {
     const pending = this.loaded.get(version);
     if (!pending) return;
     this.loaded.delete(version);
     this.ready.delete(version);
-    const served = await pending.catch(() => undefined);
-    if (!served) return;
-    await served.batcher.drain();
-    this.deps.pool.release(served.key);
+    this.released.set(version, pending);
+    // Runs before a revival's callback on the same promise, which undoes it.
+    pending.then(
+      (served) => served.sessions.retire(),
+      () => {
+        if (this.released.get(version) === pending) this.released.delete(version);
+      },
+    );
   }
 }
 
@@ -159,7 +197,7 @@ function liveVersions(model: SourceModel): SourceVersion[] {
 }
 
 async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDeps): Promise<ServedVersion> {
-  const { pool, defaults } = deps;
+  const { pool, defaults, logger } = deps;
   const key = `${model}@${v.version}#${v.sha256.slice(0, 12)}`;
   const path = await v.localPath();
   const loaded = await pool.load(key, path);
@@ -185,14 +223,22 @@ async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDep
         maxDelayMs: v.metadata.batching?.maxDelayMs ?? defaults.maxDelayMs,
       })
     : singlePolicy();
-  const batcher = new MicroBatcher({
+  const sessions: VersionSessions = new VersionSessions({
+    pool,
+    key,
+    path,
+    fixedBatch: batch.dynamic ? null : batch.size,
+    idle: () => batcher.heldJobs === 0,
+    onReleased: () => logger.info({ model, version: v.version }, 'model version released'),
+  });
+  const batcher: MicroBatcher = new MicroBatcher({
     policy,
     maxInFlight: pool.threads,
     maxBulkInFlight: Math.max(1, pool.threads - defaults.reservedThreads),
     capacityJobs: defaults.capacityJobs,
-    run: (inputs) => pool.run({ key, path, inputs, fixedBatch: batch.dynamic ? null : batch.size }),
+    run: (inputs) => sessions.run(inputs),
     onBatch: (r) => deps.onBatch(model, v.version, r),
   });
-  deps.logger.info({ model, version: v.version, loadMs: Math.round(loaded.loadMs), batching: batch.dynamic }, 'model version loaded');
-  return { key, record, codec, batcher };
+  logger.info({ model, version: v.version, loadMs: Math.round(loaded.loadMs), batching: batch.dynamic }, 'model version loaded');
+  return { record, codec, batcher, sessions };
 }

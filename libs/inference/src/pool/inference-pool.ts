@@ -48,9 +48,11 @@ export class InferencePool {
 
   /**
    * Loads a model version into every thread and warms it up; resolves with its signature.
-   * One load task per thread is sent at once; idle threads each take one.
+   * One load task per thread is sent at once; idle threads each take one. Loading a key
+   * whose release is still under way cancels that release.
    */
   async load(key: SessionKey, path: string): Promise<LoadReply> {
+    this.retiring.delete(key);
     const replies = (await Promise.all(Array.from({ length: this.threads }, () => this.piscina.run({ kind: 'load', key, path })))) as (
       LoadReply | FailedReply
     )[];
@@ -72,7 +74,9 @@ export class InferencePool {
   /**
    * Frees a retired model version's sessions. Threads cannot be addressed one by one, so the
    * key rides along with the next tasks until every thread has run one and released it.
-   * Call only once no batch will use the key again.
+   * Call once no batch of the key is in flight. A later batch of the key still runs: its
+   * thread loads the session again (cold), so call `release` again after it; `load` revives
+   * the key in every thread instead.
    */
   release(key: SessionKey): void {
     this.retiring.set(key, new Set());
