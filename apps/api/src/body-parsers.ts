@@ -16,11 +16,25 @@ export function registerJsonParser(app: FastifyInstance): void {
       return;
     }
     try {
-      done(null, secureJsonParse.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, parseJsonText(text));
     } catch (err) {
-      done(apiError('INVALID_INPUT', `the body is not valid JSON: ${(err as Error).message}`, { field: 'body' }), undefined);
+      done(err as Error, undefined);
     }
   });
+}
+
+/**
+ * Parses JSON text as every JSON body is parsed (prototype keys refused).
+ *
+ * @param what How the message calls the text, e.g. "the body".
+ * @throws ScoreqError INVALID_INPUT naming where the text broke.
+ */
+export function parseJsonText(text: string, what = 'the body'): unknown {
+  try {
+    return secureJsonParse.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    throw apiError('INVALID_INPUT', `${what} is not valid JSON: ${(err as Error).message}`, { field: 'body' });
+  }
 }
 
 /**

@@ -1,9 +1,12 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { OIP_DATATYPES, resolveVersion, ScoreqError, type InputTensor, type ModelRecord, type OutputTensor, type TensorSpec } from '@scoreq/contracts';
+import { OIP_DATATYPES, resolveVersion, ScoreqError, type ModelRecord, type TensorSpec } from '@scoreq/contracts';
 import { principalOf } from '../auth/auth-hook.js';
 import type { ApiContext } from '../context.js';
 import { checkFloat32Range } from '../input-checks.js';
+import { binaryTail, registerOipBodyParser } from '../oip/body.js';
+import { inferReply } from '../oip/infer-response.js';
+import { binaryOutputs, inputTensors } from '../oip/input-tensors.js';
 import { AUTH_ERRORS, v2Errors } from '../schemas/common.js';
 import {
   inferRequest,
@@ -20,15 +23,19 @@ import {
 
 /** What the Open Inference Protocol calls our runtime (Triton's name for onnxruntime models). */
 const PLATFORM = 'onnxruntime_onnx';
+/** Protocol extensions served, as Triton names them in server metadata. */
+const EXTENSIONS = ['binary_tensor_data'];
 
 /**
  * The Open Inference Protocol v2 as KServe and Triton define it: server and model metadata,
  * liveness and readiness, and infer. An infer call is an ordinary scoring job with tensors: it
  * goes through the queue and the micro-batcher like any other, and the call waits for it.
- * Errors answer `{ "error": "<message>" }`.
+ * Bodies are JSON whatever their Content-Type, with Triton's binary tensors after it when
+ * `Inference-Header-Content-Length` says so. Errors answer `{ "error": "<message>" }`.
  */
 export function oipRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance): Promise<void> => {
+    registerOipBodyParser(app);
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['open inference protocol'];
     const v2 = 'v2' as const;
@@ -36,7 +43,7 @@ export function oipRoutes(ctx: ApiContext) {
     r.get('/v2', {
       config: { scope: 'public', protocol: v2, rateLimit: false },
       schema: { summary: 'Server metadata', tags, security: [], response: { 200: serverMetadata } },
-      handler: async () => ({ name: 'scoreq', version: ctx.version, extensions: [] }),
+      handler: async () => ({ name: 'scoreq', version: ctx.version, extensions: EXTENSIONS }),
     });
 
     r.get('/v2/health/live', {
@@ -89,25 +96,33 @@ export function oipRoutes(ctx: ApiContext) {
       tags,
       description:
         'Scores the tensors through the queue and the micro-batcher like any job, and waits for the result ' +
-        `(at most ${ctx.options.maxWaitMs} ms; then 408 WAIT_TIMEOUT naming the job id, which GET /v1/jobs/:id still answers).`,
+        `(at most ${ctx.options.maxWaitMs} ms; then 408 WAIT_TIMEOUT naming the job id, which GET /v1/jobs/:id still answers). ` +
+        'The body is JSON whatever its Content-Type; with binary tensors (Triton binary tensor data extension) the JSON is the first ' +
+        'Inference-Header-Content-Length bytes and the tensor bytes follow. Input data may be flat or nested per the shape.',
       body: inferRequest,
       response: { 200: inferResponse, ...v2Errors(400, 404, 408, 413, 415, 500, ...AUTH_ERRORS) },
     };
     r.post('/v2/models/:name/infer', {
       config: { scope: 'submit', protocol: v2 },
       schema: { summary: 'Infer (default version)', params: oipModelParams, ...inferSchema },
-      handler: async (request, reply) => infer(ctx, request.params.name, undefined, request.body, principalOf(request).tenant, reply),
+      handler: async (request, reply) => infer(ctx, { model: request.params.name, body: request.body }, request, reply),
     });
     r.post('/v2/models/:name/versions/:version/infer', {
       config: { scope: 'submit', protocol: v2 },
       schema: { summary: 'Infer with one version', params: oipVersionParams, ...inferSchema },
-      handler: async (request, reply) => infer(ctx, request.params.name, request.params.version, request.body, principalOf(request).tenant, reply),
+      handler: async (request, reply) => infer(ctx, { model: request.params.name, version: request.params.version, body: request.body }, request, reply),
     });
   };
 }
 
-async function infer(ctx: ApiContext, model: string, version: string | undefined, body: InferRequest, tenant: string, reply: FastifyReply) {
-  const tensors: InputTensor[] = body.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data }));
+interface InferCall {
+  model: string;
+  version?: string;
+  body: InferRequest;
+}
+
+async function infer(ctx: ApiContext, call: InferCall, request: FastifyRequest, reply: FastifyReply) {
+  const { model, version, body } = call;
   const abort = new AbortController();
   // The caller hung up: stop waiting (the job still runs; its result is kept as usual).
   const onClose = (): void => {
@@ -115,29 +130,28 @@ async function infer(ctx: ApiContext, model: string, version: string | undefined
   };
   let id: string | undefined;
   try {
+    const tensors = inputTensors(body.inputs, binaryTail(request));
+    const binary = binaryOutputs(body);
     checkFloat32Range(tensors, 'tensors');
     id = await ctx.client.submit(
       model,
       { tensors },
       {
-        tenant,
+        tenant: principalOf(request).tenant,
         ...(version === undefined ? {} : { version }),
         ...(body.outputs === undefined ? {} : { outputs: body.outputs.map((o) => o.name) }),
       },
     );
     reply.raw.once('close', onClose);
     const result = await ctx.client.waitForResult(id, { timeoutMs: ctx.options.maxWaitMs, signal: abort.signal });
-    return { model_name: model, model_version: result.version, id: body.id ?? id, outputs: (result.tensors ?? []).map(oipOutput) };
+    const answer = inferReply({ model_name: model, model_version: result.version, id: body.id ?? id }, result.tensors ?? [], binary);
+    if (answer.kind === 'json') return answer.body;
+    return reply.headers(answer.headers).send(answer.body);
   } catch (err) {
     throw inOipTerms(err, id);
   } finally {
     reply.raw.off('close', onClose);
   }
-}
-
-/** BOOL outputs travel as 0/1 numbers; the protocol's JSON form is true/false. */
-function oipOutput(t: OutputTensor) {
-  return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.datatype === 'BOOL' ? t.data.map((v) => v !== 0) : t.data };
 }
 
 /** The shared validation calls a request's tensors `tensors[i]`; the protocol calls them `inputs[i]`. */
