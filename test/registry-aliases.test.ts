@@ -1,11 +1,12 @@
 /**
  * Aliases on real Redis with real onnxruntime: promotion after validation (with the comparison
  * report), refusal when validation fails, racing promotions, rollback, the history of moves,
- * deletion refused for aliased versions, and retention.
+ * deletion refused for aliased versions, deletion racing a push of the same bytes, and retention.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
@@ -226,6 +227,45 @@ test('bytes shared by two versions stay until the last version using them is del
   assert.ok((await readdir(f.storeDir)).includes(file), 'model b still uses them');
   await f.registry.remove('b', '1');
   assert.ok(!(await readdir(f.storeDir)).includes(file));
+});
+
+test('bytes another process is pushing are kept when the last version using them is deleted', async (t) => {
+  const f = await fixture(t);
+  const sha = sha256Hex(model(7));
+  const file = `${sha}.onnx`;
+  await f.registry.push('a', model(7), { metadata });
+  // What a push of the same bytes in another process holds from before it stores them until its version is recorded.
+  const pushing = keys(f.prefix).modelBytesPushing(sha);
+  await redis.sadd(pushing, 'other-process');
+  await f.registry.remove('a', '1');
+  assert.ok((await readdir(f.storeDir)).includes(file), 'kept for the push under way');
+  assert.deepEqual(await redis.smembers(pushing), ['other-process'], "the other push's mark is untouched");
+
+  await redis.srem(pushing, 'other-process');
+  await f.registry.push('a', model(7), { metadata });
+  await f.registry.remove('a', '2');
+  assert.ok(!(await readdir(f.storeDir)).includes(file), 'with no push under way the bytes go');
+});
+
+test('a push of bytes whose deletion is under way in another process stores them only once the deletion is over', async (t) => {
+  const f = await fixture(t);
+  const sha = sha256Hex(model(8));
+  const k = keys(f.prefix);
+  await redis.sadd(k.modelBytesDeleting(sha), 'other-process');
+  let settled = false;
+  const pushed = f.registry.push('m', model(8), { metadata }).finally(() => (settled = true));
+  while ((await redis.exists(k.modelBytesPushing(sha))) === 0) {
+    assert.equal(settled, false, 'the push finished without marking its bytes as being pushed');
+    await delay(5);
+  }
+  assert.deepEqual(await readdir(f.storeDir).catch(() => []), [], 'nothing stored while the deletion is marked');
+  assert.equal(await redis.exists(k.model('m')), 0, 'nothing recorded');
+
+  await redis.srem(k.modelBytesDeleting(sha), 'other-process');
+  const { version } = await pushed;
+  assert.equal(version.version, '1');
+  assert.deepEqual(await readdir(f.storeDir), [`${sha}.onnx`]);
+  assert.equal(await redis.exists(k.modelBytesPushing(sha)), 0, 'the push cleared its mark');
 });
 
 test('retention keeps the newest unaliased versions, every aliased one and the rollback target, and deletes the rest with their bytes', async (t) => {

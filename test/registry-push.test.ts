@@ -15,7 +15,7 @@ import { ScoringClient } from '@scoreq/client';
 import { InferencePool } from '@scoreq/inference';
 import { buildLogisticRegression, buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
 import { ModelRegistry, sha256Hex, subscribeModelEvents, type RegistryOptions } from '@scoreq/registry';
-import { featureNames } from './helpers/models.js';
+import { featureNames, stringInputModel } from './helpers/models.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 
 const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
@@ -42,6 +42,7 @@ before(async () => {
   await writeFile(join(models, 'truncated.onnx'), mlp.bytes.subarray(0, Math.floor(mlp.bytes.length / 2)));
   await writeFile(join(models, 'empty.onnx'), '');
   await writeFile(join(models, 'zipmap.onnx'), zipMapClassifier());
+  await writeFile(join(models, 'categorical.onnx'), stringInputModel());
 });
 
 after(async () => {
@@ -259,6 +260,29 @@ test('a ZipMap output is refused with how to export without it, and leaves nothi
   assert.deepEqual(await state(f), { keys: {}, store: [], cache: [] });
 });
 
+test('a string input is refused naming the input and how to feed categories as numbers, not as a broken file, and leaves nothing behind', async (t) => {
+  const f = await fixture(t);
+  await assert.rejects(f.registry.push('cat', join(models, 'categorical.onnx')), (err: Error) => {
+    code(
+      'MODEL_INVALID',
+      /categorical\.onnx has inputs scoreq cannot feed: input 'city' is a string tensor; scoreq feeds numeric tensors only: encode categories as numbers .*metadata features\[\]\.categories/,
+    )(err);
+    assert.doesNotMatch(err.message, /truncated|Push a complete/);
+    return true;
+  });
+  assert.deepEqual(await state(f), { keys: {}, store: [], cache: [] });
+});
+
+test('a refused push of bytes an existing version has leaves that version’s cached file in place', async (t) => {
+  const f = await fixture(t);
+  const { version } = await f.registry.push('m', join(models, 'mlp.onnx'), { metadata: mlpMetadata });
+  const before = await state(f);
+  assert.deepEqual(before.cache, [`${version.sha256}.onnx`]);
+  await assert.rejects(f.registry.push('m', join(models, 'mlp.onnx'), { metadata: { features: ['x'] } }), code('INVALID_METADATA'));
+  await assert.rejects(f.registry.push('other', join(models, 'mlp.onnx'), { metadata: { features: ['x'] } }), code('INVALID_METADATA'));
+  assert.deepEqual(await state(f), before, 'record, store and cache as they were');
+});
+
 test('metadata naming an input the model lacks, or that cannot feed it, is refused and the model stays as it was', async (t) => {
   const f = await fixture(t);
   await f.registry.push('m', join(models, 'mlp.onnx'), { metadata: mlpMetadata });
@@ -280,19 +304,28 @@ test('metadata naming an input the model lacks, or that cannot feed it, is refus
 test('a refused push publishes no event; a stored one publishes exactly one', async (t) => {
   const f = await fixture(t);
   const events: ModelEvent[] = [];
-  let seen!: () => void;
-  const arrived = new Promise<void>((r) => (seen = r));
+  let seenTwo!: () => void;
+  const two = new Promise<void>((r) => (seenTwo = r));
   const unsubscribe = await subscribeModelEvents(redis, f.prefix, (e) => {
     events.push(e);
-    seen();
+    if (events.length === 2) seenTwo();
   });
   t.after(unsubscribe);
   await assert.rejects(f.registry.push('m', join(models, 'text.onnx')));
   await assert.rejects(f.registry.push('m', join(models, 'mlp.onnx'), { metadata: { features: ['x'] } }));
   await f.registry.push('m', join(models, 'mlp.onnx'));
-  await arrived;
-  assert.equal(events.length, 1);
-  assert.deepEqual({ ...events[0], at: undefined }, { model: 'm', kind: 'push', version: '1', alias: null, at: undefined });
+  await assert.rejects(f.registry.push('m', join(models, 'mlp.onnx'), { metadata: { features: ['x'] } }));
+  // Events arrive in publish order on one connection: a late event of the first push, or one of
+  // a refused push, would come before the second push's.
+  await f.registry.push('m', join(models, 'mlp.onnx'));
+  await two;
+  assert.deepEqual(
+    events.map((e) => [e.model, e.kind, e.version, e.alias]),
+    [
+      ['m', 'push', '1', null],
+      ['m', 'push', '2', null],
+    ],
+  );
 });
 
 test('a model whose batch axis is fixed is accepted, and validation notes it is served with batching off', async (t) => {

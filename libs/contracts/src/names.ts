@@ -79,6 +79,10 @@ export function keys(prefix: string) {
     modelSeq: (model: string) => `${prefix}:model-seq:${model}`,
     /** Bytes of a model file, by sha256 (the Redis model store). */
     modelBlob: (sha256: string) => `${prefix}:model-blob:${sha256}`,
+    /** Set of tokens of pushes storing these bytes until their version is recorded (expires); byte deletion skips them. */
+    modelBytesPushing: (sha256: string) => `${prefix}:model-bytes-pushing:${sha256}`,
+    /** Set of tokens of byte deletions checking these bytes (expires); pushes of them wait until it is gone. */
+    modelBytesDeleting: (sha256: string) => `${prefix}:model-bytes-deleting:${sha256}`,
     /** Pub/sub channel of JSON {@link ModelEvent}s: one per change of a model record. */
     modelEvents: () => `${prefix}:model-events`,
     /** Hash of one API key: sha256 of its secret, tenant, scopes, created/revoked times. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ScoreqError } from '@scoreq/contracts';
 import { writeAtomically } from './file-model-store.js';
@@ -44,6 +44,16 @@ export class LocalModelCache {
     const path = this.fileOf(sha256);
     await writeAtomically(path, bytes);
     return path;
+  }
+
+  /** Whether a file for `sha256` is cached (unverified: `path()` checks it before use). */
+  async has(sha256: string): Promise<boolean> {
+    assertSha256(sha256);
+    const info = await stat(this.fileOf(sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    return info?.isFile() ?? false;
   }
 
   /** Removes a cached file; absent files are fine. */

@@ -1,6 +1,7 @@
 import { assertAliasName, assertModelName, ScoreqError, type ModelAliasMove, type ModelRecord, type ModelVersionRecord } from '@scoreq/contracts';
 import { InferencePool } from '@scoreq/inference';
 import { defaultActor } from './actor.js';
+import { ByteGuard } from './byte-guard.js';
 import { parseMetadata } from './metadata.js';
 import { LocalModelCache } from './model-cache.js';
 import { readModelFile } from './model-file.js';
@@ -23,6 +24,7 @@ export class ModelRegistry {
   readonly options: ResolvedRegistryOptions;
   readonly cache: LocalModelCache;
   private readonly records: ModelRecords;
+  private readonly guard: ByteGuard;
   private ownPool: InferencePool | undefined;
   private checker: ModelValidator | undefined;
   private closing: Promise<void> | undefined;
@@ -31,6 +33,7 @@ export class ModelRegistry {
     this.options = resolveRegistryOptions(options);
     this.cache = new LocalModelCache(this.options.cacheDir, this.options.store);
     this.records = new ModelRecords(this.options.redis, this.options.prefix, this.options.maxAttempts);
+    this.guard = new ByteGuard(this.options.redis, this.options.prefix);
   }
 
   /**
@@ -45,6 +48,9 @@ export class ModelRegistry {
     const metadata = parseMetadata(options.metadata);
     const { bytes, label } = await readModelFile(file, this.options.maxModelBytes);
     const sha256 = sha256Hex(bytes);
+    // Bytes an existing version already has cached stay cached, whatever becomes of this push.
+    const cachedBefore = await this.cache.has(sha256);
+    const evictIfNew = (what: string): Promise<void> => (cachedBefore ? Promise.resolve() : this.bestEffort(what, () => this.cache.evict(sha256)));
     const path = await this.cache.put(sha256, bytes);
     let draft: ModelVersionRecord;
     try {
@@ -60,27 +66,30 @@ export class ModelRegistry {
       };
       this.validator().checkMetadata(draft);
     } catch (err) {
-      await this.bestEffort('evict refused model from the cache', () => this.cache.evict(sha256));
+      await evictIfNew('evict refused model from the cache');
       throw err;
     } finally {
       this.validator().release(sha256);
     }
 
     const { store } = this.options;
-    const storedBefore = await store.has(sha256);
-    try {
-      await store.put(sha256, bytes);
-    } catch (err) {
-      await this.bestEffort('evict unstored model from the cache', () => this.cache.evict(sha256));
-      throw err;
-    }
+    let endPush: (() => Promise<void>) | undefined;
+    let storedBefore = true;
     let result: { version: ModelVersionRecord; dropped: ModelVersionRecord[] };
     try {
+      // Marked from before the bytes are stored until the record names them, so that no byte
+      // deletion (in any process) removes them meanwhile.
+      endPush = await this.guard.beginPush(sha256);
+      storedBefore = await store.has(sha256);
+      await store.put(sha256, bytes);
       result = await this.records.update(name, (state) => pushChange(state, name, draft, this.options.keepUnaliased), { history: true });
     } catch (err) {
-      if (!storedBefore) await this.deleteUnreferencedBytes([sha256]);
+      if (endPush) await this.bestEffort('clear the push mark', endPush);
+      if (storedBefore) await evictIfNew('evict unrecorded model from the cache');
+      else await this.deleteUnreferencedBytes([sha256]);
       throw err;
     }
+    await this.bestEffort('clear the push mark', endPush);
     await this.deleteUnreferencedBytes(result.dropped.map((v) => v.sha256));
     return { model: name, version: result.version, removed: result.dropped.map((v) => v.version) };
   }
@@ -225,17 +234,23 @@ export class ModelRegistry {
     return this.validator().validate(candidate, { model: record.name, record: current, path, alias: against });
   }
 
-  /** Deletes stored and cached bytes no version of any model names any more. Best effort. */
+  /**
+   * Deletes stored and cached bytes no version of any model names any more, unless a push of
+   * the same bytes is under way (see `ByteGuard`). Best effort.
+   */
   private async deleteUnreferencedBytes(shas: string[]): Promise<void> {
     if (shas.length === 0) return;
-    await this.bestEffort('delete unreferenced model bytes', async () => {
-      const referenced = new Set((await this.records.readAll()).flatMap((r) => Object.values(r.versions).map((v) => v.sha256)));
-      for (const sha of new Set(shas)) {
-        if (referenced.has(sha)) continue;
-        await this.options.store.delete(sha);
-        await this.cache.evict(sha);
-      }
-    });
+    await this.bestEffort('delete unreferenced model bytes', () =>
+      this.guard.deleting([...new Set(shas)], async (deletable) => {
+        if (deletable.length === 0) return;
+        const referenced = new Set((await this.records.readAll()).flatMap((r) => Object.values(r.versions).map((v) => v.sha256)));
+        for (const sha of deletable) {
+          if (referenced.has(sha)) continue;
+          await this.options.store.delete(sha);
+          await this.cache.evict(sha);
+        }
+      }),
+    );
   }
 
   /** Clean-up whose failure must not hide the outcome it follows: logged, not thrown. */

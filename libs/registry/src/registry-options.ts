@@ -1,3 +1,4 @@
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import type { InferencePool } from '@scoreq/inference';
@@ -73,7 +74,10 @@ export const REGISTRY_DEFAULTS = Object.freeze({
 
 const PREFIX = /^[A-Za-z0-9_{}-]+$/;
 
-/** Applies defaults once and refuses bad values by name (INVALID_OPTION). */
+/**
+ * Applies defaults once and refuses bad values by name: INVALID_OPTION, or CONFIG_INVALID for a
+ * file store that shares its directory with the cache.
+ */
 export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegistryOptions {
   const o = { ...REGISTRY_DEFAULTS, ...stripUndefined(options) };
   if (!o.redis) throw invalid('redis', 'is required (an ioredis connection)');
@@ -83,8 +87,10 @@ export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegist
   integer('sampleRows', o.sampleRows, 1, 1000);
   integer('maxAttempts', o.maxAttempts, 1, 10_000);
   let store: ModelStore;
-  if (o.store === 'file') store = new FileModelStore(o.storeDir);
-  else if (o.store === 'redis') store = new RedisModelStore(o.redis, o.prefix);
+  if (o.store === 'file') {
+    assertSeparateDirs(o.cacheDir, o.storeDir);
+    store = new FileModelStore(o.storeDir);
+  } else if (o.store === 'redis') store = new RedisModelStore(o.redis, o.prefix);
   else if (typeof o.store === 'object' && o.store !== null) store = o.store;
   else throw invalid('store', `must be 'file', 'redis' or a ModelStore, got ${JSON.stringify(o.store)}`);
   return Object.freeze({
@@ -112,6 +118,28 @@ export function registryOptionsFromConfig(config: EnvConfig, redis: Redis): Regi
     maxModelBytes: config.SCOREQ_MAX_MODEL_BYTES,
     keepUnaliased: config.SCOREQ_KEEP_UNALIASED,
   };
+}
+
+/**
+ * The cache evicts and rewrites its files, which are named like the store's: sharing a
+ * directory would delete stored model bytes.
+ */
+function assertSeparateDirs(cacheDir: string, storeDir: string): void {
+  const cache = resolve(cacheDir);
+  const store = resolve(storeDir);
+  if (!contains(cache, store) && !contains(store, cache)) return;
+  throw new ScoreqError(
+    'CONFIG_INVALID',
+    `options.cacheDir (SCOREQ_MODEL_CACHE_DIR, ${cache}) and options.storeDir (SCOREQ_MODEL_STORE_DIR, ${store}) must be separate directories, ` +
+      `neither inside the other: the cache deletes and rewrites its files, which would delete stored model bytes. Point the cache at another directory`,
+    { field: 'cacheDir', settings: ['cacheDir', 'storeDir'] },
+  );
+}
+
+/** Whether `inner` is `outer` or a directory under it (both resolved). */
+function contains(outer: string, inner: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

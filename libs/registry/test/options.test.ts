@@ -50,3 +50,25 @@ test('each bad option is refused with INVALID_OPTION naming it', () => {
 test('the environment refuses an unknown model store', () => {
   assert.throws(() => loadConfig({ SCOREQ_MODEL_STORE: 's3' }), hasCode('CONFIG_INVALID', undefined, /SCOREQ_MODEL_STORE/));
 });
+
+test('a file store sharing its directory with the cache, or nested in it, is refused with CONFIG_INVALID naming both settings', () => {
+  const overlapping: [string, string][] = [
+    ['models', 'models'],
+    ['models', './models/'],
+    ['models/cache', 'models'],
+    ['cache', 'cache/store'],
+  ];
+  for (const [cacheDir, storeDir] of overlapping) {
+    assert.throws(
+      () => resolveRegistryOptions({ redis, cacheDir, storeDir }),
+      hasCode(
+        'CONFIG_INVALID',
+        'cacheDir',
+        /options\.cacheDir \(SCOREQ_MODEL_CACHE_DIR, .*\) and options\.storeDir \(SCOREQ_MODEL_STORE_DIR, .*\) must be separate/,
+      ),
+      `cacheDir ${cacheDir}, storeDir ${storeDir}`,
+    );
+  }
+  assert.doesNotThrow(() => resolveRegistryOptions({ redis, cacheDir: 'models-cache', storeDir: 'models' }), 'a sibling whose name starts alike is fine');
+  assert.doesNotThrow(() => resolveRegistryOptions({ redis, store: 'redis', cacheDir: 'models', storeDir: 'models' }), 'the Redis store has no directory');
+});
