@@ -4,6 +4,7 @@
  * No worker: jobs go to a model in the catalogue that no worker serves, so they stay waiting.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -78,38 +79,52 @@ function body(res: LightMyRequestResponse): { error: { code: string; message: st
   return res.json();
 }
 
-async function jobData(id: string): Promise<{ tenant?: string } | undefined> {
+function idleQueue(): Queue {
   const queue = new Queue(queueName('idle'), { connection: redis, prefix });
   queues.push(queue);
-  return (await queue.getJob(id))?.data as { tenant?: string } | undefined;
+  return queue;
 }
 
-test('requests without a valid key are refused with 401 and say why', async () => {
-  const post = { method: 'POST' as const, url: '/v1/jobs', payload: job };
-  const missing = await app.inject(post);
+async function jobData(id: string): Promise<{ tenant?: string } | undefined> {
+  return (await idleQueue().getJob(id))?.data as { tenant?: string } | undefined;
+}
+
+/** Every job on the idle model's queue, whatever its state. */
+async function idleJobCount(): Promise<number> {
+  const counts = await idleQueue().getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** Sends a job that must be refused with 401 and enqueue nothing; returns the error message. */
+async function unauthenticated(target: FastifyInstance, options: InjectOptions): Promise<string> {
+  const before = await idleJobCount();
+  const res = await target.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...options });
+  assert.equal(res.statusCode, 401, res.body);
+  assert.equal(body(res).error.code, 'UNAUTHENTICATED');
+  assert.equal(await idleJobCount(), before, 'a refused request enqueued nothing');
+  return body(res).error.message;
+}
+
+test('requests without a valid key are refused with 401, say why and enqueue nothing', async () => {
+  const before = await idleJobCount();
+  const missing = await app.inject({ method: 'POST', url: '/v1/jobs', payload: job });
   assert.equal(missing.statusCode, 401);
   assert.equal(body(missing).error.code, 'UNAUTHENTICATED');
   assert.match(body(missing).error.message, /Authorization: Bearer/);
   assert.match(String(missing.headers['www-authenticate']), /^Bearer/);
+  assert.equal(await idleJobCount(), before, 'a request without a key enqueued nothing');
   const wrongSecret = acme.key.slice(0, -4) + (acme.key.endsWith('AAAA') ? 'BBBB' : 'AAAA');
   for (const key of [wrongSecret, 'sq_0000000000000000_' + 'A'.repeat(32)]) {
-    const res = await app.inject({ ...post, headers: { authorization: `Bearer ${key}` } });
-    assert.equal(res.statusCode, 401);
-    assert.equal(body(res).error.message, 'the API key is not valid');
+    assert.equal(await unauthenticated(app, { headers: { authorization: `Bearer ${key}` } }), 'the API key is not valid');
   }
-  const malformed = await app.inject({ ...post, headers: { authorization: 'Bearer not-a-key' } });
-  assert.equal(malformed.statusCode, 401);
-  assert.match(body(malformed).error.message, /malformed/);
-  const basic = await app.inject({ ...post, headers: { authorization: 'Basic dXNlcjpwYXNz' } });
-  assert.equal(basic.statusCode, 401);
+  assert.match(await unauthenticated(app, { headers: { authorization: 'Bearer not-a-key' } }), /malformed/);
+  await unauthenticated(app, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
 
   const revoked = await keyStore.create({ tenant: 'acme', scopes: ['submit'] });
-  const before = await app.inject({ ...post, headers: { 'x-api-key': revoked.key } });
-  assert.equal(before.statusCode, 202, 'x-api-key is accepted too');
+  const accepted = await app.inject({ method: 'POST', url: '/v1/jobs', payload: job, headers: { 'x-api-key': revoked.key } });
+  assert.equal(accepted.statusCode, 202, 'x-api-key is accepted too');
   await keyStore.revoke(revoked.id);
-  const after = await app.inject({ ...post, headers: { 'x-api-key': revoked.key } });
-  assert.equal(after.statusCode, 401);
-  assert.match(body(after).error.message, new RegExp(`${revoked.id} was revoked`));
+  assert.match(await unauthenticated(app, { headers: { 'x-api-key': revoked.key } }), new RegExp(`${revoked.id} was revoked`));
   const listed = (await keyStore.list()).find((k) => k.id === revoked.id);
   assert.ok(listed?.revokedAt);
   assert.equal(JSON.stringify(await redis.hgetall(`${prefix}:api-key:${revoked.id}`)).includes(revoked.key), false, 'the key itself is not stored');
@@ -138,6 +153,30 @@ test('a key over its rate limit gets 429 with Retry-After, other keys are unaffe
   assert.match(body(over).error.message, new RegExp(`API key ${one.id} made more than 3 requests`));
   assert.ok(Number(over.headers['retry-after']) > 0);
   assert.equal((await limited.inject(as(two, { url: '/v1/jobs/idle.unknown' }))).statusCode, 404);
+});
+
+test('a client address sending too many requests without a valid key gets 429 with Retry-After before any key is checked', async () => {
+  // The configured limit (SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN); each address of this test is its own.
+  const limit = testConfig(prefix, 'unused').SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN;
+  assert.ok(limit > 0);
+  const guesser = { remoteAddress: '203.0.113.7' };
+  const wrongKey = { authorization: `Bearer sq_0000000000000000_${'A'.repeat(32)}` };
+  for (let i = 0; i < limit; i++) await unauthenticated(app, { ...guesser, headers: i % 2 === 0 ? wrongKey : {} });
+  const before = await idleJobCount();
+  const over = await app.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...guesser, headers: wrongKey });
+  assert.equal(over.statusCode, 429, over.body);
+  assert.equal(body(over).error.code, 'RATE_LIMITED');
+  assert.match(body(over).error.message, new RegExp(`client 203\\.0\\.113\\.7 made more than ${limit} requests without a valid API key`));
+  const retryAfter = Number(over.headers['retry-after']);
+  assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${String(over.headers['retry-after'])}`);
+  // Checked before the key: even a valid key from that address waits out the minute.
+  const valid = await app.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }));
+  assert.equal(valid.statusCode, 429, valid.body);
+  assert.equal(await idleJobCount(), before, 'a limited request enqueued nothing');
+  // Other addresses are unaffected, with a key or without.
+  const elsewhere = { remoteAddress: '203.0.113.8' };
+  assert.equal((await app.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...elsewhere }))).statusCode, 202);
+  await unauthenticated(app, { ...elsewhere, headers: wrongKey });
 });
 
 test('with SCOREQ_AUTH=off the API warns loudly at start-up and serves every request as tenant default', async () => {
@@ -170,12 +209,43 @@ test('/metrics counts requests by route pattern, method and status', async () =>
 });
 
 test('/docs serves the OpenAPI description of every route', async () => {
-  const res = await app.inject({ url: '/docs/json' });
-  assert.equal(res.statusCode, 200);
-  const doc = res.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
-  assert.match(doc.openapi, /^3\./);
-  for (const path of ['/v1/jobs', '/v1/jobs:batch', '/v1/jobs/{id}', '/v1/models/{name}/aliases/{alias}:rollback', '/v2/models/{name}/infer', '/metrics']) {
-    assert.ok(doc.paths[path], `${path} is documented`);
+  // Every route the app registers, seen as Fastify adds it (diagnostics channel, before any route).
+  const registered: Array<{ method: string; url: string }> = [];
+  const collect = (message: unknown): void => {
+    (message as { fastify: FastifyInstance }).fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) registered.push({ method, url: route.url });
+    });
+  };
+  const initialization = diagnostics.channel('fastify.initialization');
+  initialization.subscribe(collect);
+  let documented: FastifyInstance;
+  try {
+    documented = await open();
+  } finally {
+    initialization.unsubscribe(collect);
   }
-  assert.equal((await app.inject({ url: '/docs' })).statusCode, 200);
+  const res = await documented.inject({ url: '/docs/json' });
+  assert.equal(res.statusCode, 200);
+  const doc = res.json<{ openapi: string; paths: Record<string, Record<string, { summary?: string; responses?: Record<string, unknown> }>> }>();
+  assert.match(doc.openapi, /^3\./);
+  const routes = registered.filter((r) => r.method !== 'HEAD' && r.url !== '/docs' && !r.url.startsWith('/docs/'));
+  assert.ok(routes.length >= 20, `${routes.length} routes seen`);
+  for (const { method, url } of routes) {
+    const operation = doc.paths[openApiPath(url)]?.[method.toLowerCase()];
+    assert.ok(operation, `${method} ${url} is documented as ${openApiPath(url)}`);
+    assert.ok(operation.summary, `${method} ${url} has a summary`);
+    assert.ok(
+      Object.keys(operation.responses ?? {}).some((status) => status.startsWith('2')),
+      `${method} ${url} documents its answer`,
+    );
+  }
+  assert.equal((await documented.inject({ url: '/docs' })).statusCode, 200);
 });
+
+/** A Fastify route path as OpenAPI writes it: `:name` → `{name}`, regex constraints dropped, `::` → `:`. */
+function openApiPath(url: string): string {
+  return url
+    .split('::')
+    .map((part) => part.replace(/:(\w+)(\([^)]*\))?/g, '{$1}'))
+    .join(':');
+}

@@ -6,7 +6,8 @@ import type { Logger, ScoreqMetrics } from '@scoreq/telemetry';
 export interface ApiOptions {
   /**
    * Configuration from the environment (`loadConfig()`): REDIS_URL, SCOREQ_PREFIX, PORT,
-   * SCOREQ_AUTH, SCOREQ_BODY_LIMIT_BYTES, SCOREQ_RATE_LIMIT_PER_MIN, SCOREQ_MAX_JOB_ROWS,
+   * SCOREQ_AUTH, SCOREQ_BODY_LIMIT_BYTES, SCOREQ_RATE_LIMIT_PER_MIN,
+   * SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN, SCOREQ_MAX_JOB_ROWS,
    * SCOREQ_RESULT_TTL_SEC, the registry's SCOREQ_MODEL_STORE* and LOG_LEVEL.
    */
   config: EnvConfig;

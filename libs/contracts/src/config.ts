@@ -78,6 +78,11 @@ export const ENV_SCHEMA = {
     .default(1024 * 1024)
     .describe('Largest HTTP API request body, in bytes (default 1 MiB; model uploads use SCOREQ_MAX_MODEL_BYTES)'),
   SCOREQ_RATE_LIMIT_PER_MIN: int(0).default(6000).describe('Requests one API key may make per minute on the HTTP API, across API instances (0: no limit)'),
+  SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: int(0)
+    .default(60)
+    .describe(
+      'Requests without a valid API key (missing, wrong or revoked) one client address may make per minute on the HTTP API, across API instances; over it, its requests answer 429 before their key is checked until the minute ends (0: no limit)',
+    ),
   SCOREQ_RUNS_DIR: z
     .string()
     .default('.scoreq/runs')

@@ -47,9 +47,13 @@ export interface Principal {
 export class ApiKeyStore {
   private readonly keys: ReturnType<typeof keys>;
 
+  /**
+   * @param redis connection the keys live on; the auth hook also counts refused keys there.
+   * @param prefix key prefix (SCOREQ_PREFIX).
+   */
   constructor(
-    private readonly redis: Redis,
-    prefix: string,
+    readonly redis: Redis,
+    readonly prefix: string,
   ) {
     this.keys = keys(prefix);
   }

@@ -1,5 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ENV_SCHEMA } from '@scoreq/contracts';
 import { apiError } from '../errors.js';
+import { UnauthenticatedLimiter } from '../rate-limit.js';
 import { SCOPES, type ApiKeyStore, type Principal, type Scope } from './api-keys.js';
 
 declare module 'fastify' {
@@ -20,12 +22,25 @@ export const DEFAULT_TENANT = 'default';
 
 const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: null, tenant: DEFAULT_TENANT, scopes: new Set<Scope>(SCOPES) });
 
+/** Options of {@link registerAuth}. */
+export interface AuthOptions {
+  /**
+   * Requests without a valid key one client address may make per minute (0: no limit); over
+   * it they answer 429 RATE_LIMITED before their key is checked.
+   * @defaultValue SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN's default
+   */
+  unauthenticatedPerMinute?: number;
+}
+
 /**
  * Authentication and scopes, one hook for every route. With `store` null (SCOREQ_AUTH=off) every
  * request is tenant 'default' with every scope. Unknown routes are left to the 404 handler, so
- * a wrong path says so whether or not a key came with it.
+ * a wrong path says so whether or not a key came with it. Requests whose key is refused are
+ * rate limited per client address (the per-key limit never sees them).
  */
-export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null): void {
+export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null, options: AuthOptions = {}): void {
+  const perMinute = options.unauthenticatedPerMinute ?? ENV_SCHEMA.SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN.parse(undefined);
+  const limiter = store !== null && perMinute > 0 ? new UnauthenticatedLimiter({ perMinute, redis: store.redis, prefix: store.prefix }) : null;
   app.decorateRequest('principal', null);
   // A route without a scope would be open by accident: refuse it when it is added. Plugin
   // routes under /docs (swagger-ui's) are public.
@@ -34,11 +49,11 @@ export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null): v
     if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config.scope ??= 'public';
     if (route.config.scope === undefined) throw new Error(`route ${route.method.toString()} ${route.url} names no scope (config.scope)`);
   });
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (request.is404) return;
     const scope = request.routeOptions.config.scope;
     if (scope === 'public' || scope === undefined) return;
-    const principal = store === null ? OPEN_PRINCIPAL : await store.verify(presentedKey(request));
+    const principal = store === null ? OPEN_PRINCIPAL : await authenticate(request, reply, store, limiter);
     if (!principal.scopes.has(scope)) {
       throw apiError('FORBIDDEN', `API key ${principal.keyId ?? ''} lacks scope '${scope}' (it has: ${[...principal.scopes].join(', ')})`, {
         scope,
@@ -53,6 +68,17 @@ export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null): v
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new Error(`route ${request.routeOptions.url ?? request.url} read a principal but is public`);
   return request.principal;
+}
+
+/** The principal of the request's key; a refused key counts against the client's address. */
+async function authenticate(request: FastifyRequest, reply: FastifyReply, store: ApiKeyStore, limiter: UnauthenticatedLimiter | null): Promise<Principal> {
+  limiter?.assertAllowed(request.ip, reply);
+  try {
+    return await store.verify(presentedKey(request));
+  } catch (err) {
+    if (limiter !== null && (err as { code?: unknown }).code === 'UNAUTHENTICATED') await limiter.countRefusal(request.ip, reply);
+    throw err;
+  }
 }
 
 /** The key from `Authorization: Bearer <key>`, else from `x-api-key`. */
