@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { ScoreResult } from '@scoreq/contracts';
+import { now, type ScoreResult } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { buildLogisticRegression } from '@scoreq/onnx-builder';
 import { ModelRegistry } from '@scoreq/registry';
@@ -41,12 +41,23 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+interface Scored {
+  result: ScoreResult;
+  /** When this test saw the result (contracts' `now()`, this process's clock). */
+  doneAt: number;
+}
+
+async function scored(id: string): Promise<Scored> {
+  const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+  return { result, doneAt: now() };
+}
+
 /** Resolves when every worker has logged a model state whose production alias is `version`. */
 function allApplied(version: string, from: number[]): Promise<unknown> {
   return Promise.all(workers.map((w, i) => w.waitForLine(`"production":"${version}"`, 30_000, from[i])));
 }
 
-test('promote and roll back under live traffic on two workers: no job fails and each is scored by a version live at the time', async () => {
+test('promote and roll back under live traffic on two workers: no job fails, each is scored by the version live when it was sent, and pinned jobs keep theirs', async () => {
   const registryWorker = (i: number): Promise<CliProcess> =>
     startWorkerProcess(
       testConfig(prefix, '', {
@@ -61,8 +72,11 @@ test('promote and roll back under live traffic on two workers: no job fails and 
   workers.push(...(await Promise.all([registryWorker(0), registryWorker(1)])));
 
   // A closed loop: each round of 10 jobs is scored before the next is sent, so the queue
-  // never holds a backlog that would be scored after the window it was sent in.
-  const results: ScoreResult[] = [];
+  // never holds a backlog that would be scored after the window it was sent in. Each result
+  // keeps when the test saw it; `timings.enqueuedAt` is when the client sent it. Both are
+  // read from this process's clock (contracts' `now()`), as are the marks below, so the
+  // windows need no agreement between the clocks of processes.
+  const results: Scored[] = [];
   let traffic = true;
   const producer = (async () => {
     let seed = 0;
@@ -71,7 +85,7 @@ test('promote and roll back under live traffic on two workers: no job fails and 
         'risk',
         randomRows(F8, 10, seed++).map((row) => ({ rows: [row] })),
       );
-      results.push(...(await Promise.all(ids.map((id) => client.waitForResult(id, { timeoutMs: 60_000 })))));
+      results.push(...(await Promise.all(ids.map((id) => scored(id)))));
     }
   })();
   // Resolves once `count` results are in; rejects at once if a job failed.
@@ -85,43 +99,59 @@ test('promote and roll back under live traffic on two workers: no job fails and 
     ]);
 
   await until(300);
-  const promoteAt = Date.now();
+  const promoteAt = now();
   let marks = workers.map((w) => w.lines.length);
   await registry.promote('risk', '2', { alias: 'production', by: 'test', reason: 'canary' });
   await allApplied('2', marks);
+  const appliedV2At = now();
+  // v1 is no alias's target any more: each worker releases it once its last batch is done.
+  await Promise.all(workers.map((w, i) => w.waitForLine('"version":"1","msg":"model version released"', 30_000, marks[i])));
+  // Jobs pinned to v1 meanwhile are scored by v1 (each worker loads it again), none fails.
+  const pinned = await client.submitMany(
+    'risk',
+    randomRows(F8, 20, 1_000).map((row) => ({ rows: [row] })),
+    { version: '1' },
+  );
+  const pinnedResults = await Promise.all(pinned.map((id) => client.waitForResult(id, { timeoutMs: 60_000 })));
   await until(results.length + 300);
   marks = workers.map((w) => w.lines.length);
-  const rollbackAt = Date.now();
+  const rollbackAt = now();
   await registry.rollback('risk', { alias: 'production', by: 'test', reason: 'revert' });
   await allApplied('1', marks);
-  const rolledBackAt = Date.now();
+  const rolledBackAt = now();
   await until(results.length + 300);
   traffic = false;
   await producer;
 
-  // A worker picks a job's version when it receives the job; a job received just before a
-  // switch still runs on the version it was given, in a batch that may start after the switch.
-  const received = (r: ScoreResult): number => r.timings.receivedAt;
-  for (const r of results) {
-    if (received(r) < promoteAt) assert.equal(r.version, '1', 'before the promotion only v1 was live');
-    if (received(r) > rolledBackAt) assert.equal(r.version, '1', 'after both workers rolled back only v1 is live');
-    if (r.version === '2') assert.ok(received(r) >= promoteAt && received(r) <= rolledBackAt, 'v2 scored only while it was live');
+  assert.deepEqual(
+    pinnedResults.map((r) => r.version),
+    pinned.map(() => '1'),
+    'jobs pinned to v1 were scored by v1 while v2 was production',
+  );
+  // A job sent after every worker applied a state was received after it, so its version is
+  // certain; a job seen back before a move was requested was received before it.
+  const sentAfter = (at: number) => (s: Scored) => s.result.timings.enqueuedAt >= at;
+  const backBefore = (at: number) => (s: Scored) => s.doneAt <= at;
+  const versions = (list: Scored[]): string[] => [...new Set(list.map((s) => s.result.version))];
+  assert.deepEqual(versions(results.filter(backBefore(promoteAt))), ['1'], 'before the promotion only v1 scored');
+  const v2Window = results.filter((s) => sentAfter(appliedV2At)(s) && backBefore(rollbackAt)(s));
+  assert.ok(v2Window.length > 0, 'some jobs were sent after both workers applied v2 and scored before the rollback');
+  assert.deepEqual(versions(v2Window), ['2'], 'once both workers applied v2, every unpinned job was scored by v2');
+  const afterRollback = results.filter(sentAfter(rolledBackAt));
+  assert.ok(afterRollback.length > 0, 'some jobs were sent after both workers rolled back');
+  assert.deepEqual(versions(afterRollback), ['1'], 'after both workers rolled back only v1 scored');
+  for (const s of results.filter((r) => r.result.version === '2')) {
+    assert.ok(s.doneAt > promoteAt && s.result.timings.enqueuedAt < rolledBackAt, 'v2 scored only jobs in flight while it was production');
   }
-  assert.ok(
-    results.some((r) => r.version === '2'),
-    'v2 scored some jobs while it was production',
-  );
-  assert.ok(
-    results.some((r) => received(r) > rollbackAt && r.version === '1'),
-    'v1 scored again after the rollback',
-  );
+
+  // The last two moves, newest first: the promotion to v2, then the rollback to v1.
   const history = await registry.history('risk');
   assert.deepEqual(
-    history
-      .map((h) => h.kind)
-      .slice(0, 2)
-      .sort(),
-    ['promote', 'rollback'],
+    history.slice(0, 2).map((h) => ({ kind: h.kind, alias: h.alias, from: h.from, to: h.to, reason: h.reason })),
+    [
+      { kind: 'rollback', alias: 'production', from: '2', to: '1', reason: 'revert' },
+      { kind: 'promote', alias: 'production', from: '1', to: '2', reason: 'canary' },
+    ],
   );
 
   for (const w of workers) w.child.kill('SIGTERM');
