@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { keys, WEBHOOK_QUEUE } from '@scoreq/contracts';
-import { getWebhookSecret, type DeadLetter, type DeliveryJobData } from '@scoreq/webhooks';
+import { getWebhookEndpoint, getWebhookSecret, type DeadLetter, type DeliveryJobData } from '@scoreq/webhooks';
 import { CLI } from './helpers/processes.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 
@@ -25,7 +25,12 @@ interface Run {
 
 /** Runs `scoreq <args>` on this file's Redis and prefix. */
 function scoreq(...args: string[]): Promise<Run> {
-  const env = { ...process.env, REDIS_URL: redisUrl(), SCOREQ_PREFIX: prefix };
+  return scoreqWith({}, ...args);
+}
+
+/** Runs `scoreq <args>` with more environment variables. */
+function scoreqWith(extraEnv: Record<string, string>, ...args: string[]): Promise<Run> {
+  const env = { ...process.env, REDIS_URL: redisUrl(), SCOREQ_PREFIX: prefix, ...extraEnv };
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -101,4 +106,68 @@ test('scoreq webhooks dead-letters refuses a bad --limit as a usage error', asyn
   const run = await scoreq('webhooks', 'dead-letters', '--limit', '0');
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--limit must be a whole number from 1/);
+});
+
+test("scoreq webhooks endpoint sets a tenant's endpoint through the SSRF guard, prints it and --remove removes it", async () => {
+  const none = await scoreq('webhooks', 'endpoint', 'initech');
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^error \[WEBHOOK_ENDPOINT_NOT_FOUND\]: tenant initech has no webhook endpoint/);
+
+  const url = 'http://127.0.0.1:9/hooks?token=t';
+  const refused = await scoreq('webhooks', 'endpoint', 'initech', url);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^error \[CALLBACK_URL_REFUSED\]: .*127\.0\.0\.1 is a loopback address/);
+  assert.equal(await getWebhookEndpoint(redis, prefix, 'initech'), undefined, 'a refused URL is not stored');
+
+  const set = await scoreqWith({ SCOREQ_WEBHOOK_ALLOW: '127.0.0.1' }, 'webhooks', 'endpoint', 'initech', url);
+  assert.equal(set.code, 0, set.stderr);
+  assert.equal(await getWebhookEndpoint(redis, prefix, 'initech'), url, 'the workers read what the CLI stored');
+  assert.equal((await scoreq('webhooks', 'endpoint', 'initech')).stdout.trim(), url);
+
+  const both = await scoreq('webhooks', 'endpoint', 'initech', url, '--remove');
+  assert.equal(both.code, 2);
+  const removed = await scoreq('webhooks', 'endpoint', 'initech', '--remove');
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.match(removed.stdout, /removed the webhook endpoint of initech/);
+  assert.equal(await getWebhookEndpoint(redis, prefix, 'initech'), undefined);
+});
+
+test("scoreq webhooks dead-letters --tenant lists only that tenant's letters", async () => {
+  const letter = (id: string, tenant: string): DeadLetter => ({
+    id,
+    messageId: id,
+    callbackUrl: 'https://hooks.example.com/scoreq',
+    tenant,
+    payload: {
+      type: 'job.failed',
+      id: 'churn.9',
+      status: 'failed',
+      model: 'churn',
+      finishedAt: '2025-01-01T00:00:00.000Z',
+      error: { code: 'INTERNAL', message: 'x' },
+    },
+    createdAt: '2025-01-01T00:00:00.000Z',
+    outcome: 'dead',
+    attempts: 8,
+    lastError: 'HTTP 500',
+    lastStatus: 500,
+    deadAt: '2025-01-02T00:00:00.000Z',
+  });
+  const key = keys(prefix).webhookDeadLetters();
+  await redis.lpush(key, JSON.stringify(letter('msg_a1', 'acme')), JSON.stringify(letter('msg_g1', 'globex')), JSON.stringify(letter('msg_a2', 'acme')));
+  try {
+    const acme = await scoreq('webhooks', 'dead-letters', '--json', '--tenant', 'acme');
+    assert.equal(acme.code, 0, acme.stderr);
+    assert.deepEqual(
+      (JSON.parse(acme.stdout) as DeadLetter[]).map((l) => l.id),
+      ['msg_a2', 'msg_a1'],
+    );
+    const newest = await scoreq('webhooks', 'dead-letters', '--json', '--tenant', 'acme', '--limit', '1');
+    assert.deepEqual(
+      (JSON.parse(newest.stdout) as DeadLetter[]).map((l) => l.id),
+      ['msg_a2'],
+    );
+  } finally {
+    await redis.del(key);
+  }
 });

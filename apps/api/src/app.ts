@@ -22,6 +22,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { oipRoutes } from './routes/oip.js';
 import { runRoutes } from './routes/runs.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { RunAdopter } from './runs/run-adopter.js';
 import { RunManager } from './runs/run-manager.js';
 import { RunsDir } from './runs/runs-dir.js';
@@ -149,6 +150,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(modelRoutes(ctx));
     await app.register(oipRoutes(ctx));
     await app.register(runRoutes(ctx));
+    await app.register(webhookRoutes(ctx));
     await app.ready();
     return app;
   } catch (err) {

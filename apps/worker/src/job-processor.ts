@@ -27,9 +27,18 @@ export interface ProcessorDeps {
   resultTtlSec: number;
   /**
    * Called once a job's final record is stored, for jobs that asked to be told (a callback
-   * URL): the webhook seam. Its failure is logged, never the job's.
+   * URL, or their tenant's registered endpoint): the webhook seam. Its failure is logged,
+   * never the job's.
    */
   onFinished?: (record: JobRecord, notify: { callbackUrl: string; tenant?: string }) => Promise<void>;
+  /** Tenants' registered webhook endpoints, for jobs without a callback URL (`WebhookEndpointCache`). */
+  endpoints?: EndpointLookup;
+}
+
+/** Tenant endpoints, cached: `cached` answers without a promise when it can (null: no endpoint; undefined: not known). */
+export interface EndpointLookup {
+  cached(tenant: string | undefined): string | null | undefined;
+  load(tenant: string | undefined): Promise<string | null>;
 }
 
 /** What the BullMQ job returns; the full result lives at the result key. */
@@ -65,8 +74,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<JobR
       const record = completedRecord(resultId(model.name, job.id!), scoredResult(model.name, version, served.codec, data, scored, timings), data.tenant);
       await deps.results.put(record, data.resultTtlSec ?? deps.resultTtlSec);
       observe(version, encoded.rows, timings);
-      // Checked here so that jobs without a callback do not pay for an awaited call.
-      if (wantsNotice(deps, data)) await notify(deps, record, data);
+      // Without a promise when the tenant's endpoint is cached: jobs with nowhere to be told pay no awaited call.
+      const target = noticeTarget(deps, data);
+      if (target !== null) await notify(deps, record, data.tenant, target);
       return { version, batchId: scored.batch.id };
     } catch (err) {
       const info = toErrorInfo(err);
@@ -120,7 +130,8 @@ async function recordFailure(deps: ProcessorDeps, job: Job, error: ErrorInfo, ve
   const record: JobRecord = withTenant(version === undefined ? base : { ...base, version }, typeof raw.tenant === 'string' ? raw.tenant : undefined);
   await deps.results.put(record, typeof raw.resultTtlSec === 'number' ? raw.resultTtlSec : deps.resultTtlSec);
   deps.metrics.jobs.inc({ model: deps.model.name, version: version ?? '', outcome: 'failed', code: error.code });
-  if (wantsNotice(deps, raw)) await notify(deps, record, raw);
+  const target = noticeTarget(deps, raw);
+  if (target !== null) await notify(deps, record, typeof raw.tenant === 'string' ? raw.tenant : undefined, target);
 }
 
 /** Adds the tenant to a record built here (in place: no copy on the hot path). */
@@ -129,14 +140,25 @@ function withTenant<T extends JobRecord>(record: T, tenant: string | undefined):
   return record;
 }
 
-function wantsNotice(deps: ProcessorDeps, data: Partial<ScoreJobData>): data is Partial<ScoreJobData> & { callbackUrl: string } {
-  return deps.onFinished !== undefined && typeof data.callbackUrl === 'string';
+/**
+ * Where a finished job's webhook goes: its callback URL, else its tenant's registered endpoint
+ * (a promise only when the cache must read it); null when nowhere.
+ */
+function noticeTarget(deps: ProcessorDeps, data: Partial<ScoreJobData>): string | Promise<string | null> | null {
+  if (deps.onFinished === undefined) return null;
+  if (typeof data.callbackUrl === 'string') return data.callbackUrl;
+  if (deps.endpoints === undefined) return null;
+  const tenant = typeof data.tenant === 'string' ? data.tenant : undefined;
+  const known = deps.endpoints.cached(tenant);
+  return known === undefined ? deps.endpoints.load(tenant) : known;
 }
 
-/** Queues the job's webhook (call only when {@link wantsNotice}); a failure is logged, not thrown. */
-async function notify(deps: ProcessorDeps, record: JobRecord, data: Partial<ScoreJobData> & { callbackUrl: string }): Promise<void> {
+/** Queues the job's webhook to `target` (from {@link noticeTarget}); a failure is logged, not thrown. */
+async function notify(deps: ProcessorDeps, record: JobRecord, tenant: string | undefined, target: string | Promise<string | null>): Promise<void> {
   try {
-    await deps.onFinished!(record, data.tenant === undefined ? { callbackUrl: data.callbackUrl } : { callbackUrl: data.callbackUrl, tenant: data.tenant });
+    const callbackUrl = await target;
+    if (callbackUrl === null) return;
+    await deps.onFinished!(record, tenant === undefined ? { callbackUrl } : { callbackUrl, tenant });
   } catch (err) {
     deps.logger.error({ err, jobId: record.id }, 'could not enqueue the webhook delivery');
   }

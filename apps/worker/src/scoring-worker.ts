@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { bulkQueueName, queueName, ScoreqError, WEBHOOK_QUEUE, type EnvConfig } from '@scoreq/contracts';
 import { InferencePool, type BatchRecord } from '@scoreq/inference';
 import { DirectoryModelSource, publishModelRecord, RegistryModelSource, registryOptionsFromConfig, type ModelSource } from '@scoreq/registry';
-import { createWebhookNotifier, deliveryOptionsFromConfig, startDeliveryWorker, type DeliveryWorker } from '@scoreq/webhooks';
+import { createWebhookNotifier, deliveryOptionsFromConfig, startDeliveryWorker, WebhookEndpointCache, type DeliveryWorker } from '@scoreq/webhooks';
 import { createLogger, createMetrics, startMetricsServer, type Logger, type MetricsServer, type ScoreqMetrics } from '@scoreq/telemetry';
 import { BullFactory } from './bullmq-factory.js';
 import { createChunkProcessor } from './chunk-processor.js';
@@ -85,6 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
     const webhookQueue = factory.queue(WEBHOOK_QUEUE, results);
     queues.push(webhookQueue);
     const onFinished = createWebhookNotifier({ queue: webhookQueue });
+    const endpoints = new WebhookEndpointCache({ redis: results, prefix: config.SCOREQ_PREFIX });
     deliveries = await startDeliveryWorker({
       connection: connection(factory.workerConnection()),
       prefix: config.SCOREQ_PREFIX,
@@ -121,6 +122,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScoringWorker
         maxJobRows: config.SCOREQ_MAX_JOB_ROWS,
         resultTtlSec: config.SCOREQ_RESULT_TTL_SEC,
         onFinished,
+        endpoints,
       };
       // One consumer for real-time jobs, one for run chunks: the same settings but concurrency.
       const consumers = [

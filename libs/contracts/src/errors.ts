@@ -172,6 +172,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'No dead-lettered webhook delivery has that id (it was replayed already, or trimmed from the list).',
   },
+  WEBHOOK_ENDPOINT_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'The tenant has registered no webhook endpoint (PUT /v1/webhooks/endpoint or scoreq webhooks endpoint <tenant> <url> sets one).',
+  },
   RUN_NOT_FOUND: {
     status: 404,
     retryable: false,

@@ -45,14 +45,26 @@ function parseLetter(raw: string): DeadLetter | undefined {
   }
 }
 
-/** Dead letters, newest first; at most `limit` (default all). Entries that are not dead letters are skipped. */
-export async function listDeadLetters(store: DeadLetterStore, options: { limit?: number } = {}): Promise<DeadLetter[]> {
+/** Which dead letters {@link listDeadLetters} answers. */
+export interface DeadLetterQuery {
+  /** At most this many, newest first. @defaultValue all */
+  limit?: number;
+  /** Only this tenant's letters (whose secret signs them). @defaultValue every tenant's */
+  tenant?: string;
+}
+
+/** Dead letters, newest first, of one tenant or all; entries that are not dead letters are skipped. */
+export async function listDeadLetters(store: DeadLetterStore, options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
   const limit = options.limit ?? -1;
   if (limit !== -1 && !(Number.isSafeInteger(limit) && limit >= 1)) {
     throw new ScoreqError('INVALID_OPTION', `options.limit must be a whole number from 1; got ${JSON.stringify(limit)}`, { option: 'limit' });
   }
-  const raws = await store.redis.lrange(keys(store.prefix).webhookDeadLetters(), 0, limit === -1 ? -1 : limit - 1);
-  return raws.map(parseLetter).filter((l): l is DeadLetter => l !== undefined);
+  const { tenant } = options;
+  // A tenant's letters are spread through the list (at most the dead-letter cap): read it all and filter.
+  const last = limit === -1 || tenant !== undefined ? -1 : limit - 1;
+  const raws = await store.redis.lrange(keys(store.prefix).webhookDeadLetters(), 0, last);
+  const letters = raws.map(parseLetter).filter((l): l is DeadLetter => l !== undefined && (tenant === undefined || l.tenant === tenant));
+  return limit === -1 ? letters : letters.slice(0, limit);
 }
 
 /**
@@ -60,16 +72,18 @@ export async function listDeadLetters(store: DeadLetterStore, options: { limit?:
  * cannot both win) and queues it with a fresh attempt budget. The message keeps its
  * `webhook-id`, so a receiver that did get an earlier attempt can tell it is the same
  * message. The SSRF guard checks the URL again at delivery.
+ * With `options.tenant`, only that tenant's letters are replayed: another tenant's id
+ * answers as an id that does not exist.
  *
  * @returns the letter that was replayed.
- * @throws ScoreqError `DEAD_LETTER_NOT_FOUND` when no dead letter has that id.
+ * @throws ScoreqError `DEAD_LETTER_NOT_FOUND` when no dead letter (of the tenant) has that id.
  */
-export async function replayDeadLetter(target: DeadLetterStore & { queue: Queue }, id: string): Promise<DeadLetter> {
+export async function replayDeadLetter(target: DeadLetterStore & { queue: Queue }, id: string, options: { tenant?: string } = {}): Promise<DeadLetter> {
   const key = keys(target.prefix).webhookDeadLetters();
   const raws = await target.redis.lrange(key, 0, -1);
   for (const raw of raws) {
     const letter = parseLetter(raw);
-    if (letter?.id !== id) continue;
+    if (letter?.id !== id || (options.tenant !== undefined && letter.tenant !== options.tenant)) continue;
     if ((await target.redis.lrem(key, 1, raw)) === 0) break; // replayed by someone else meanwhile
     const data: DeliveryJobData = {
       messageId: letter.messageId,

@@ -1,6 +1,7 @@
 /**
- * Webhooks of finished jobs and runs: each job with a `callbackUrl` gets a POST when it
- * completes or finally fails, each run when it completes, fails or is cancelled
+ * Webhooks of finished jobs and runs: each job with a `callbackUrl` (or, without one, whose
+ * tenant registered an endpoint: {@link setWebhookEndpoint}) gets a POST when it completes
+ * or finally fails, each run when it completes, fails or is cancelled
  * ({@link createRunWebhookNotifier}, the `onFinished` of `startRun`), signed the Standard
  * Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
  * HMAC-SHA256>`) with its tenant's `whsec_` secret.
@@ -13,7 +14,7 @@
  * ```ts
  * import { Queue } from 'bullmq';
  * import { WEBHOOK_QUEUE, loadConfig } from '@scoreq/contracts';
- * import { checkCallbackUrl, createWebhookNotifier, deliveryOptionsFromConfig, startDeliveryWorker } from '@scoreq/webhooks';
+ * import { checkCallbackUrl, createWebhookNotifier, deliveryOptionsFromConfig, startDeliveryWorker, WebhookEndpointCache } from '@scoreq/webhooks';
  *
  * const config = loadConfig();
  * // Producer side (SDK, API): refuse a bad URL before the job is queued.
@@ -22,6 +23,7 @@
  * // Worker side: queue deliveries from the processor, deliver them in the same process.
  * const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.SCOREQ_PREFIX });
  * const onFinished = createWebhookNotifier({ queue }); // ProcessorDeps.onFinished
+ * const endpoints = new WebhookEndpointCache({ redis, prefix: config.SCOREQ_PREFIX }); // ProcessorDeps.endpoints
  * const deliveries = await startDeliveryWorker({
  *   connection: blockingRedis, // maxRetriesPerRequest: null
  *   prefix: config.SCOREQ_PREFIX,
@@ -52,4 +54,6 @@ export type { DeliveryPolicy, DeliveryWorkerOptions } from './options.js';
 export { startDeliveryWorker } from './delivery-worker.js';
 export type { DeliveryOutcome, DeliveryWorker } from './delivery-worker.js';
 export { listDeadLetters, replayDeadLetter } from './dead-letters.js';
-export type { DeadLetter, DeadLetterStore } from './dead-letters.js';
+export type { DeadLetter, DeadLetterQuery, DeadLetterStore } from './dead-letters.js';
+export { getWebhookEndpoint, removeWebhookEndpoint, setWebhookEndpoint, WebhookEndpointCache } from './endpoints.js';
+export type { EndpointCacheOptions } from './endpoints.js';

@@ -1,8 +1,18 @@
 import type { Command } from 'commander';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { loadConfig, ScoreqError, WEBHOOK_QUEUE } from '@scoreq/contracts';
-import { getWebhookSecret, listDeadLetters, replayDeadLetter, rotateWebhookSecret, type DeadLetter } from '@scoreq/webhooks';
+import { loadConfig, ScoreqError, WEBHOOK_QUEUE, type EnvConfig } from '@scoreq/contracts';
+import {
+  getWebhookEndpoint,
+  getWebhookSecret,
+  listDeadLetters,
+  removeWebhookEndpoint,
+  replayDeadLetter,
+  rotateWebhookSecret,
+  setWebhookEndpoint,
+  type DeadLetter,
+  type DeadLetterQuery,
+} from '@scoreq/webhooks';
 import { formatTable } from '../output/table.js';
 import { requireRedis } from '../redis/ping.js';
 
@@ -15,6 +25,10 @@ interface SecretCommandOptions {
 interface DeadLettersCommandOptions {
   json?: boolean;
   limit?: string;
+  tenant?: string;
+}
+interface EndpointCommandOptions {
+  remove?: boolean;
 }
 
 function print(text: string): void {
@@ -22,12 +36,12 @@ function print(text: string): void {
 }
 
 /** Runs `fn` on the configured Redis (REDIS_URL, SCOREQ_PREFIX), then closes the connection. */
-async function withRedis<T>(fn: (redis: Redis, prefix: string) => Promise<T>): Promise<T> {
+async function withRedis<T>(fn: (redis: Redis, prefix: string, config: EnvConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   await requireRedis(config.REDIS_URL, REDIS_PING_TIMEOUT_MS, 'Start it, or point REDIS_URL at the Redis your workers use.');
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    return await fn(redis, config.SCOREQ_PREFIX);
+    return await fn(redis, config.SCOREQ_PREFIX, config);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
@@ -55,9 +69,38 @@ async function secret(tenant: string, opts: SecretCommandOptions): Promise<void>
   print(value);
 }
 
+/**
+ * Sets (with a URL), removes (`--remove`) or prints a tenant's webhook endpoint. A URL is
+ * checked against the SSRF guard with SCOREQ_WEBHOOK_ALLOW, as the API does.
+ */
+async function endpoint(tenant: string, url: string | undefined, opts: EndpointCommandOptions): Promise<void> {
+  if (opts.remove && url !== undefined) {
+    throw new ScoreqError('INVALID_OPTION', 'give either a URL to set or --remove, not both', { option: 'remove' });
+  }
+  const line = await withRedis(async (redis, prefix, config) => {
+    if (opts.remove) {
+      const removed = await removeWebhookEndpoint(redis, prefix, tenant);
+      return removed ? `removed the webhook endpoint of ${tenant}` : `${tenant} had no webhook endpoint`;
+    }
+    if (url !== undefined) {
+      await setWebhookEndpoint(redis, prefix, tenant, url, config.SCOREQ_WEBHOOK_ALLOW);
+      return `jobs of ${tenant} without a callbackUrl now notify ${url} (workers see it within 5 s)`;
+    }
+    const current = await getWebhookEndpoint(redis, prefix, tenant);
+    if (current === undefined) {
+      throw new ScoreqError('WEBHOOK_ENDPOINT_NOT_FOUND', `tenant ${tenant} has no webhook endpoint; set one with: scoreq webhooks endpoint ${tenant} <url>`, {
+        tenant,
+      });
+    }
+    return current;
+  });
+  print(line);
+}
+
 async function deadLetters(opts: DeadLettersCommandOptions): Promise<void> {
   const limit = parseLimit(opts.limit);
-  const letters: DeadLetter[] = await withRedis((redis, prefix) => listDeadLetters({ redis, prefix }, limit === undefined ? {} : { limit }));
+  const query: DeadLetterQuery = { ...(limit === undefined ? {} : { limit }), ...(opts.tenant === undefined ? {} : { tenant: opts.tenant }) };
+  const letters: DeadLetter[] = await withRedis((redis, prefix) => listDeadLetters({ redis, prefix }, query));
   if (opts.json) return print(JSON.stringify(letters, null, 2));
   if (letters.length === 0) return print('no dead-lettered webhook deliveries');
   const rows = letters.map((l) => [l.id, l.deadAt, l.tenant, l.payload.id, l.payload.type, origin(l.callbackUrl), l.outcome, String(l.attempts), l.lastError]);
@@ -91,7 +134,9 @@ async function replay(id: string): Promise<void> {
 }
 
 export function registerWebhooks(program: Command): void {
-  const webhooks = program.command('webhooks').description('Webhook signing secrets and dead-lettered deliveries (on REDIS_URL, SCOREQ_PREFIX)');
+  const webhooks = program
+    .command('webhooks')
+    .description('Webhook signing secrets, tenant endpoints and dead-lettered deliveries (on REDIS_URL, SCOREQ_PREFIX)');
   webhooks
     .command('secret')
     .description("Print a tenant's webhook signing secret (whsec_…), creating it if missing; 'default' signs jobs that name no tenant")
@@ -103,7 +148,15 @@ export function registerWebhooks(program: Command): void {
     .description('List webhook deliveries that were given up, newest first')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'show at most n')
+    .option('--tenant <tenant>', "only this tenant's")
     .action((opts: DeadLettersCommandOptions) => deadLetters(opts));
+  webhooks
+    .command('endpoint')
+    .description("Print, set or remove a tenant's webhook endpoint: where the webhooks of its jobs without a callbackUrl go")
+    .argument('<tenant>', "tenant name ('default' for jobs that name none)")
+    .argument('[url]', 'http(s) URL to set (checked against the SSRF guard and SCOREQ_WEBHOOK_ALLOW)')
+    .option('--remove', 'remove the endpoint')
+    .action((tenant: string, url: string | undefined, opts: EndpointCommandOptions) => endpoint(tenant, url, opts));
   webhooks
     .command('replay')
     .description('Deliver a dead-lettered webhook again (same webhook-id, fresh attempts)')
