@@ -1,144 +1,58 @@
 /**
  * The Open Inference Protocol v2 routes of the HTTP API, on real Redis with a real in-process
  * worker: server and model metadata, readiness, and infer with several named inputs and outputs
- * (FP32, INT64, BOOL) through the queue and micro-batcher; bad requests answered in the
- * protocol's `{ "error": "..." }` form with nothing enqueued.
+ * (FP32, INT64, BOOL) through the queue and micro-batcher, data flat or nested, JSON whatever the
+ * Content-Type; bad requests answered in the protocol's `{ "error": "..." }` form with nothing
+ * enqueued. The binary tensor form and real clients' requests: api-oip-clients.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Queue } from 'bullmq';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { Redis } from 'ioredis';
-import onnxProto from 'onnx-proto';
-import { queueName, type ModelRecord } from '@scoreq/contracts';
-import { ScoringClient } from '@scoreq/client';
-import { buildEmbeddingLookup, buildTreeEnsemble, type BuiltModel } from '@scoreq/onnx-builder';
-import { publishModelRecord } from '@scoreq/registry';
-import { createLogger } from '@scoreq/telemetry';
-import type { ScoringWorker } from '@scoreq/worker';
-import { ApiKeyStore, buildApi, type CreatedApiKey } from '@scoreq/api';
-import { featureNames, ModelsDir, randomRows, toMatrix } from './helpers/models.js';
-import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
-import { sampleValue, startTestWorker, testConfig } from './helpers/worker.js';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { F4, forest, OipFixture, type InferResponse } from './helpers/oip.js';
+import { randomRows, toMatrix } from './helpers/models.js';
+import { sampleValue } from './helpers/worker.js';
 
-const prefix = testPrefix();
-const F4 = featureNames(4);
-let models: ModelsDir;
-let worker: ScoringWorker;
-let app: FastifyInstance;
-let client: ScoringClient;
-let redis: Redis;
-let key: CreatedApiKey;
-const queues: Queue[] = [];
-
-/**
- * A model with three named inputs and three outputs: a and b (FP32 [N, 2]) and mask (BOOL
- * [N, 2]) in; sum = a + b, diff = a - b and picked = mask ? a : b out.
- */
-function pairModel(): BuiltModel {
-  const FLOAT = 1;
-  const BOOL = 9;
-  const info = (name: string, elemType: number) => ({ name, type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } });
-  const bytes = onnxProto.onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'api-oip test',
-    graph: {
-      name: 'pair',
-      node: [
-        { opType: 'Add', input: ['a', 'b'], output: ['sum'], name: 'add' },
-        { opType: 'Sub', input: ['a', 'b'], output: ['diff'], name: 'sub' },
-        { opType: 'Where', input: ['mask', 'a', 'b'], output: ['picked'], name: 'where' },
-      ],
-      input: [info('a', FLOAT), info('b', FLOAT), info('mask', BOOL)],
-      output: [info('sum', FLOAT), info('diff', FLOAT), info('picked', FLOAT)],
-    },
-  }).finish();
-  // Only the bytes are written; the declared signature is what onnxruntime reads from them.
-  return { bytes: new Uint8Array(bytes), inputs: [], outputs: [], reference: () => ({}) };
-}
-
-const forest = buildTreeEnsemble({ features: 4, trees: 5, depth: 3, classes: 3, mode: 'classifier', seed: 5 });
+let fx: OipFixture;
 
 before(async () => {
-  models = await ModelsDir.create();
-  await models.add('pair', 1, pairModel(), {});
-  await models.add('forest', 1, forest, { features: F4, output: { name: 'probabilities', kind: 'classification', labels: ['a', 'b', 'c'] } });
-  await models.add('forest', 2, buildTreeEnsemble({ features: 4, trees: 3, depth: 2, classes: 3, mode: 'classifier', seed: 6 }), { features: F4 });
-  await models.setAliases('forest', { production: '1' });
-  await models.add('lookup', 1, buildEmbeddingLookup({ vocab: 10, dim: 3 }), {});
-  worker = await startTestWorker(testConfig(prefix, models.dir, { SCOREQ_MAX_DELAY_MS: 5 }));
-  redis = new Redis(redisUrl());
-  const lookup = JSON.parse((await redis.get(`${prefix}:model:lookup`))!) as ModelRecord;
-  await publishModelRecord(redis, prefix, { ...lookup, name: 'idle' });
-  app = await buildApi({ config: testConfig(prefix, models.dir), logger: createLogger({ level: 'silent' }), maxWaitMs: 20_000 });
-  client = new ScoringClient({ connection: redisUrl(), prefix });
-  key = await new ApiKeyStore(redis, prefix).create({ tenant: 'acme', scopes: ['submit', 'read'] });
+  fx = await OipFixture.start();
 });
 
 after(async () => {
-  await app?.close();
-  await client?.close();
-  for (const q of queues) await q.close();
-  await worker?.close();
-  await cleanupPrefix(redis, prefix);
-  await redis?.quit();
-  await models?.remove();
+  await fx?.close();
 });
 
-function authed(options: InjectOptions): InjectOptions {
-  return { ...options, headers: { authorization: `Bearer ${key.key}`, ...options.headers } };
-}
+const inferUrl = (model: string, version?: string): string =>
+  version === undefined ? `/v2/models/${model}/infer` : `/v2/models/${model}/versions/${version}/infer`;
 
 function infer(model: string, payload: unknown, version?: string): Promise<LightMyRequestResponse> {
-  const url = version === undefined ? `/v2/models/${model}/infer` : `/v2/models/${model}/versions/${version}/infer`;
-  return app.inject(authed({ method: 'POST', url, payload: payload as Record<string, unknown> }));
+  return fx.app.inject(fx.authed({ method: 'POST', url: inferUrl(model, version), payload: payload as Record<string, unknown> }));
 }
 
-interface InferResponse {
-  model_name: string;
-  model_version: string;
-  id: string;
-  outputs: { name: string; datatype: string; shape: number[]; data: (number | boolean)[] }[];
-}
-
-async function jobCount(model: string): Promise<number> {
-  const queue = new Queue(queueName(model), { connection: redis, prefix });
-  queues.push(queue);
-  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'waiting-children');
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
-
-/** An infer that must be refused: status, `{ error: string }` matching `pattern`, nothing enqueued. */
-async function refused(model: string, payload: unknown, status: number, pattern: RegExp, url?: string): Promise<void> {
-  const before = await jobCount(model);
-  const res = url === undefined ? await infer(model, payload) : await app.inject(authed({ method: 'POST', url, payload: payload as Record<string, unknown> }));
-  assert.equal(res.statusCode, status, res.body);
-  const body = res.json<{ error: unknown }>();
-  assert.deepEqual(Object.keys(body), ['error'], res.body);
-  assert.equal(typeof body.error, 'string', res.body);
-  assert.match(body.error as string, pattern);
-  assert.equal(await jobCount(model), before, `nothing enqueued for ${res.body}`);
+/** An infer of `model` with a JSON body that must be refused, with nothing enqueued on its queue. */
+function refused(model: string, payload: unknown, status: number, pattern: RegExp, url = inferUrl(model)): Promise<string> {
+  return fx.refused(model, fx.authed({ method: 'POST', url, payload: payload as InjectOptions['payload'] }), status, pattern);
 }
 
 const pairInputs = (a: number[], b: number[], mask: boolean[]) => [
-  { name: 'a', shape: [a.length / 2, 2], datatype: 'FP32', data: a },
-  { name: 'b', shape: [b.length / 2, 2], datatype: 'FP32', data: b },
-  { name: 'mask', shape: [mask.length / 2, 2], datatype: 'BOOL', data: mask },
+  { name: 'a', shape: [a.length / 2, 2], datatype: 'FP32', data: a as unknown[] },
+  { name: 'b', shape: [b.length / 2, 2], datatype: 'FP32', data: b as unknown[] },
+  { name: 'mask', shape: [mask.length / 2, 2], datatype: 'BOOL', data: mask as unknown[] },
 ];
 
 test('GET /v2 describes the server, and health/live and health/ready answer 200', async () => {
-  const server = await app.inject({ url: '/v2' });
+  const server = await fx.app.inject({ url: '/v2' });
   assert.equal(server.statusCode, 200);
   assert.equal(server.json<{ name: string }>().name, 'scoreq');
-  assert.deepEqual((await app.inject({ url: '/v2/health/live' })).json(), { live: true });
-  const ready = await app.inject({ url: '/v2/health/ready' });
+  assert.deepEqual(server.json<{ extensions: string[] }>().extensions, ['binary_tensor_data']);
+  assert.deepEqual((await fx.app.inject({ url: '/v2/health/live' })).json(), { live: true });
+  const ready = await fx.app.inject({ url: '/v2/health/ready' });
   assert.equal(ready.statusCode, 200);
   assert.deepEqual(ready.json(), { ready: true });
 });
 
 test('model metadata lists versions, the platform and every input and output with -1 for dynamic dims', async () => {
-  const res = await app.inject(authed({ url: '/v2/models/pair' }));
+  const res = await fx.app.inject(fx.authed({ url: '/v2/models/pair' }));
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual(res.json(), {
     name: 'pair',
@@ -155,27 +69,27 @@ test('model metadata lists versions, the platform and every input and output wit
       { name: 'picked', datatype: 'FP32', shape: [-1, 2] },
     ],
   });
-  const v2 = await app.inject(authed({ url: '/v2/models/forest/versions/2' }));
+  const v2 = await fx.app.inject(fx.authed({ url: '/v2/models/forest/versions/2' }));
   assert.equal(v2.statusCode, 200, v2.body);
   assert.deepEqual(v2.json<{ versions: string[] }>().versions, ['1', '2']);
   assert.deepEqual(
     v2.json<{ outputs: { name: string; datatype: string }[] }>().outputs.map((o) => `${o.name}:${o.datatype}`),
     ['label:INT64', 'probabilities:FP32'],
   );
-  const missing = await app.inject(authed({ url: '/v2/models/forest/versions/9' }));
+  const missing = await fx.app.inject(fx.authed({ url: '/v2/models/forest/versions/9' }));
   assert.equal(missing.statusCode, 404);
   assert.match(missing.json<{ error: string }>().error, /no version or alias '9'/);
 });
 
 test('a model is ready when a worker serves it; one no worker serves answers 400, an unknown one 404', async () => {
-  const ready = await app.inject(authed({ url: '/v2/models/pair/ready' }));
+  const ready = await fx.app.inject(fx.authed({ url: '/v2/models/pair/ready' }));
   assert.equal(ready.statusCode, 200);
   assert.deepEqual(ready.json(), { name: 'pair', ready: true });
-  assert.equal((await app.inject(authed({ url: '/v2/models/forest/versions/2/ready' }))).statusCode, 200);
-  const idle = await app.inject(authed({ url: '/v2/models/idle/ready' }));
+  assert.equal((await fx.app.inject(fx.authed({ url: '/v2/models/forest/versions/2/ready' }))).statusCode, 200);
+  const idle = await fx.app.inject(fx.authed({ url: '/v2/models/idle/ready' }));
   assert.equal(idle.statusCode, 400);
   assert.deepEqual(idle.json(), { name: 'idle', ready: false });
-  const unknown = await app.inject(authed({ url: '/v2/models/nope/ready' }));
+  const unknown = await fx.app.inject(fx.authed({ url: '/v2/models/nope/ready' }));
   assert.equal(unknown.statusCode, 404);
   assert.match(unknown.json<{ error: string }>().error, /nope/);
 });
@@ -207,7 +121,7 @@ test('infer answers only the outputs asked for, with INT64 labels as integers, a
     out.outputs.map((o) => `${o.name}:${o.datatype}:${o.shape.join('x')}`),
     ['label:INT64:3', 'probabilities:FP32:3x3'],
   );
-  const sdk = await client.waitForResult(await client.submit('forest', { tensors: inputs }), { timeoutMs: 10_000 });
+  const sdk = await fx.client.waitForResult(await fx.client.submit('forest', { tensors: inputs }), { timeoutMs: 10_000 });
   assert.deepEqual(out.outputs, sdk.tensors);
   assert.ok(out.outputs[0]!.data.every((label) => Number.isInteger(label) && (label as number) >= 0 && (label as number) < 3));
   const expected = forest.reference(toMatrix(rows, F4), 3)['probabilities'] as Float32Array;
@@ -227,12 +141,12 @@ test('infer takes INT64 inputs and equals the SDK scoring the same tensors', asy
   const inputs = [{ name: 'id', shape: [4, 1], datatype: 'INT64', data: [3, 1, 4, 1] }];
   const res = await infer('lookup', { inputs });
   assert.equal(res.statusCode, 200, res.body);
-  const sdk = await client.waitForResult(await client.submit('lookup', { tensors: inputs }), { timeoutMs: 10_000 });
+  const sdk = await fx.client.waitForResult(await fx.client.submit('lookup', { tensors: inputs }), { timeoutMs: 10_000 });
   assert.deepEqual(res.json<InferResponse>().outputs, sdk.tensors);
 });
 
 test('concurrent infer calls go through the micro-batcher: rows of many calls share inference calls', async () => {
-  const text = async () => worker.metrics.registry.metrics();
+  const text = async () => fx.worker.metrics.registry.metrics();
   const before = await text();
   const calls = Array.from({ length: 60 }, (_, i) => infer('pair', { inputs: pairInputs([i, i], [1, 1], [true, false]) }));
   const responses = await Promise.all(calls);
@@ -269,11 +183,8 @@ test('wrong datatypes, missing or unknown inputs, "NaN" strings and float32 over
   huge[1]!.data = [1e39, 0];
   await refused('pair', { inputs: huge }, 400, /inputs\[1\]\.data\[0\] is 1e\+39, outside the float32 range/);
   const text = '{"inputs":[{"name":"a","shape":[1,2],"datatype":"FP32","data":[1e400,0]}]}';
-  const before = await jobCount('pair');
-  const res = await app.inject(authed({ method: 'POST', url: '/v2/models/pair/infer', payload: text, headers: { 'content-type': 'application/json' } }));
-  assert.equal(res.statusCode, 400);
-  assert.match(res.json<{ error: string }>().error, /inputs\[0\]\.data\[0\]/);
-  assert.equal(await jobCount('pair'), before);
+  const json = { 'content-type': 'application/json' };
+  await fx.refused('pair', fx.authed({ method: 'POST', url: inferUrl('pair'), payload: text, headers: json }), 400, /inputs\[0\]\.data\[0\]/);
   await refused('pair', { inputs: [] }, 400, /^inputs: /);
   await refused(
     'forest',
@@ -283,24 +194,118 @@ test('wrong datatypes, missing or unknown inputs, "NaN" strings and float32 over
   );
 });
 
-test('malformed JSON, unknown models and versions, path tricks and a missing key answer in the protocol form', async () => {
-  const bad = await app.inject(
-    authed({ method: 'POST', url: '/v2/models/pair/infer', payload: '{"inputs": [', headers: { 'content-type': 'application/json' } }),
+test('FP16, BF16 and BYTES inputs are refused naming the input and the datatypes scoreq supports', async () => {
+  const supported = /\(supported: FP32, FP64, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64, BOOL\)/;
+  const half = pairInputs([1, 2], [3, 4], [true, false]);
+  half[1]!.datatype = 'FP16';
+  const message = await refused('pair', { inputs: half }, 400, /^inputs\[1\] \(b\) has datatype FP16, which scoreq does not support; send it as FP32/);
+  assert.match(message, supported);
+  const brain = pairInputs([1, 2], [3, 4], [true, false]);
+  brain[0]!.datatype = 'BF16';
+  await refused('pair', { inputs: brain }, 400, /^inputs\[0\] \(a\) has datatype BF16, which scoreq does not support/);
+  const text = [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['four features'] }];
+  assert.match(await refused('forest', { inputs: text }, 400, /^inputs\[0\] \(input\) has datatype BYTES, which scoreq does not support/), supported);
+});
+
+test('data nested per the shape scores like flat data; nesting deeper than the shape or a wrong count is refused', async () => {
+  const flat = await infer('pair', { inputs: pairInputs([1, 2, 3, 4], [0.5, 0.25, -1, 8], [true, false, false, true]) });
+  const nested: { name: string; shape: number[]; datatype: string; data: unknown[] }[] = [
+    {
+      name: 'a',
+      shape: [2, 2],
+      datatype: 'FP32',
+      data: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+    {
+      name: 'b',
+      shape: [2, 2],
+      datatype: 'FP32',
+      data: [
+        [0.5, 0.25],
+        [-1, 8],
+      ],
+    },
+    {
+      name: 'mask',
+      shape: [2, 2],
+      datatype: 'BOOL',
+      data: [
+        [true, false],
+        [false, true],
+      ],
+    },
+  ];
+  const res = await infer('pair', { inputs: nested });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json<InferResponse>().outputs, flat.json<InferResponse>().outputs);
+  assert.deepEqual(res.json<InferResponse>().outputs.find((o) => o.name === 'sum')!.data, [1.5, 2.25, 2, 12]);
+
+  const rows = randomRows(F4, 2, 3);
+  const matrix = Array.from(toMatrix(rows, F4));
+  const forestFlat = await infer('forest', { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: matrix }] });
+  const forestNested = await infer('forest', { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: [matrix.slice(0, 4), matrix.slice(4)] }] });
+  assert.equal(forestNested.statusCode, 200, forestNested.body);
+  assert.deepEqual(forestNested.json<InferResponse>().outputs, forestFlat.json<InferResponse>().outputs);
+
+  const deep = structuredClone(nested);
+  deep[0]!.data = [[[1, 2]], [3, 4]];
+  await refused('pair', { inputs: deep }, 400, /^inputs\[0\]\.data\[0\]\[0\] is nested deeper than the input's 2 dimensions/);
+  const short = structuredClone(nested);
+  short[1]!.data = [[0.5, 0.25], [-1]];
+  await refused('pair', { inputs: short }, 400, /inputs\[1\] \(b\) has 3 values but shape \[2, 2\] needs 4/);
+  const text = structuredClone(nested);
+  text[0]!.data = [
+    [1, 2],
+    [3, 'four'],
+  ];
+  await refused('pair', { inputs: text }, 400, /^inputs\[0\]\.data\[1\]\[1\]: expected a finite number or a boolean, got "four"/);
+});
+
+test('a /v2 body is read as JSON whatever its Content-Type, or without one; /v1 still refuses octet-stream', async () => {
+  const payload = JSON.stringify({ inputs: pairInputs([1, 2], [3, 4], [true, false]) });
+  for (const headers of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'text/plain' }, { 'content-type': 'application/json' }]) {
+    const res = await fx.app.inject(fx.authed({ method: 'POST', url: inferUrl('pair'), payload, headers }));
+    assert.equal(res.statusCode, 200, `${JSON.stringify(headers)}: ${res.body}`);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    assert.deepEqual(res.json<InferResponse>().outputs.find((o) => o.name === 'sum')!.data, [4, 6]);
+  }
+  const v1 = await fx.app.inject(
+    fx.authed({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: JSON.stringify({ model: 'pair', tensors: [] }),
+      headers: { 'content-type': 'application/octet-stream' },
+    }),
   );
-  assert.equal(bad.statusCode, 400);
-  assert.match(bad.json<{ error: string }>().error, /not valid JSON/);
+  assert.equal(v1.statusCode, 415, v1.body);
+  assert.equal(v1.json<{ error: { code: string } }>().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('malformed JSON, unknown models and versions, path tricks and a missing key answer in the protocol form and enqueue nothing', async () => {
+  const json = { 'content-type': 'application/json' };
+  const post = (url: string, payload: InjectOptions['payload'], headers: Record<string, string> = {}): InjectOptions =>
+    fx.authed({ method: 'POST', url, payload, headers });
+  await fx.refused('pair', post(inferUrl('pair'), '{"inputs": [', json), 400, /^the body is not valid JSON: /);
+  await fx.refused('pair', post(inferUrl('pair'), '{"inputs": [', {}), 400, /^the body is not valid JSON: /);
+  await fx.refused('pair', post(inferUrl('pair'), '', json), 400, /the body is empty/);
   const inputs = [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }];
-  await refused('forest', { inputs }, 404, /no version or alias '7'/, '/v2/models/forest/versions/7/infer');
-  const unknown = await infer('nope', { inputs });
-  assert.equal(unknown.statusCode, 404);
-  assert.match(unknown.json<{ error: string }>().error, /no model 'nope'/);
-  const tricky = await app.inject(authed({ method: 'POST', url: '/v2/models/..%2Fforest/infer', payload: { inputs } }));
-  assert.equal(tricky.statusCode, 400);
-  assert.match(tricky.json<{ error: string }>().error, /model name "..\/forest" is invalid/);
-  const slash = await app.inject(authed({ method: 'POST', url: '/v2/models/a/b/infer', payload: { inputs } }));
-  assert.equal(slash.statusCode, 404);
-  assert.match(slash.json<{ error: string }>().error, /no route POST \/v2\/models\/a\/b\/infer/);
-  const noKey = await app.inject({ method: 'POST', url: '/v2/models/forest/infer', payload: { inputs } });
-  assert.equal(noKey.statusCode, 401);
-  assert.match(noKey.json<{ error: string }>().error, /no API key/);
+  await refused('forest', { inputs }, 404, /no version or alias '7'/, inferUrl('forest', '7'));
+  await refused('nope', { inputs }, 404, /no model 'nope'/);
+  await refused('forest', { inputs }, 400, /model name "..\/forest" is invalid/, '/v2/models/..%2Fforest/infer');
+  await refused('forest', { inputs }, 400, /model name "forest\/..\/pair" is invalid/, '/v2/models/forest%2F..%2Fpair/infer');
+  await refused('forest', { inputs }, 404, /no route POST \/v2\/models\/a\/b\/infer/, '/v2/models/a/b/infer');
+  await fx.refused('forest', { method: 'POST', url: inferUrl('forest'), payload: { inputs } }, 401, /no API key/);
+  await fx.refused('forest', { method: 'POST', url: inferUrl('forest'), payload: { inputs }, headers: { authorization: 'Bearer sk_nope' } }, 401, /API key/);
+});
+
+test('a body over the limit answers 413 in the protocol form and enqueues nothing', async () => {
+  const limit = 1024 * 1024;
+  const values = Array.from({ length: limit / 4 }, () => 0.5);
+  const payload = JSON.stringify({ inputs: [{ name: 'a', shape: [values.length / 2, 2], datatype: 'FP32', data: values }] });
+  assert.ok(payload.length > limit);
+  const message = await refused('pair', payload, 413, /^the request body is larger than this route's limit of 1048576 bytes/);
+  assert.doesNotMatch(message, /code/);
 });
