@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { queueName, type ModelRecord } from '@scoreq/contracts';
@@ -18,6 +18,7 @@ import type { ScoringWorker } from '@scoreq/worker';
 import { ApiKeyStore, buildApi, type CreatedApiKey } from '@scoreq/api';
 import { featureNames, ModelsDir, randomRows } from './helpers/models.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
+import { verifyDelivery, WebhookReceiver } from './helpers/webhook-receiver.js';
 import { startTestWorker, testConfig } from './helpers/worker.js';
 
 const prefix = testPrefix();
@@ -31,7 +32,8 @@ let client: ScoringClient;
 let redis: Redis;
 let acme: CreatedApiKey;
 let globex: CreatedApiKey;
-const queues: Queue[] = [];
+/** Queues by name, opened once each and closed after the file. */
+const queues = new Map<string, Queue>();
 
 before(async () => {
   models = await ModelsDir.create();
@@ -41,7 +43,14 @@ before(async () => {
   });
   await models.add('risk', 1, buildLogisticRegression({ features: 8, seed: 3 }), { features: F8, output: { kind: 'classification', labels: ['low', 'high'] } });
   await models.add('risk', 2, buildLogisticRegression({ features: 8, seed: 4 }), { features: F8, output: { kind: 'classification', labels: ['low', 'high'] } });
-  worker = await startTestWorker(testConfig(prefix, models.dir, { SCOREQ_MAX_DELAY_MS: 2 }));
+  // 'held' scores two rows at a time and waits for the second as long as a test needs: its
+  // first single-row job stays active until a second job arrives.
+  await models.add('held', 1, buildLogisticRegression({ features: 8, seed: 5 }), {
+    features: F8,
+    output: { kind: 'classification', labels: ['low', 'high'] },
+    batching: { maxBatchRows: 2, maxDelayMs: 600_000 },
+  });
+  worker = await startTestWorker(testConfig(prefix, models.dir, { SCOREQ_MAX_DELAY_MS: 2, SCOREQ_WEBHOOK_ALLOW: '127.0.0.1' }));
   redis = new Redis(redisUrl());
   // 'idle' is in the catalogue but no worker serves it: its jobs wait until cancelled.
   const churn = JSON.parse((await redis.get(`${prefix}:model:churn`))!) as ModelRecord;
@@ -60,7 +69,7 @@ before(async () => {
 after(async () => {
   await app?.close();
   await client?.close();
-  for (const q of queues) await q.close();
+  for (const q of queues.values()) await q.close();
   await worker?.close();
   await cleanupPrefix(redis, prefix);
   await redis?.quit();
@@ -75,23 +84,44 @@ function body(res: LightMyRequestResponse): { error: { code: string; message: st
   return res.json();
 }
 
-/** Every job of a model's queue, whatever its state. */
-async function jobCount(model: string): Promise<number> {
-  const queue = new Queue(queueName(model), { connection: redis, prefix });
-  queues.push(queue);
-  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'waiting-children');
-  return Object.values(counts).reduce((a, b) => a + b, 0);
+function queue(name: string): Queue {
+  let q = queues.get(name);
+  if (!q) {
+    q = new Queue(name, { connection: redis, prefix });
+    queues.set(name, q);
+  }
+  return q;
+}
+
+/**
+ * Every job of every scoring queue under the test prefix, whatever its state: a refused request
+ * that enqueued anything anywhere (under a name it should not have accepted too) changes it.
+ */
+async function jobCount(): Promise<number> {
+  const names = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:score-*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) names.add(key.slice(prefix.length + 1, key.indexOf(':', prefix.length + 1)));
+  } while (cursor !== '0');
+  let total = 0;
+  for (const name of names) {
+    const counts = await queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed', 'waiting-children');
+    total += Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+  return total;
 }
 
 /** Sends a request that must be refused, and checks status, code, field and that nothing was enqueued. */
-async function refused(options: InjectOptions, status: number, code: string, field?: string, model = 'churn'): Promise<string> {
-  const before = await jobCount(model);
+async function refused(options: InjectOptions, status: number, code: string, field?: string): Promise<string> {
+  const before = await jobCount();
   const res = await app.inject(as(acme, options));
   assert.equal(res.statusCode, status, res.body);
   const { error } = body(res);
   assert.equal(error.code, code, res.body);
   if (field !== undefined) assert.equal(error.details?.field, field, res.body);
-  assert.equal(await jobCount(model), before, `${options.method ?? 'GET'} ${options.url as string} enqueued nothing`);
+  assert.equal(await jobCount(), before, `${options.method ?? 'GET'} ${options.url as string} enqueued nothing`);
   return error.message;
 }
 
@@ -166,7 +196,6 @@ test('a batch with one bad input is refused whole, naming the input, and enqueue
     400,
     'INVALID_INPUT',
     'inputs[1].rows[0].f03',
-    'risk',
   );
   assert.match(message, /inputs\[1\].*f03 is missing/);
 });
@@ -189,6 +218,127 @@ test('DELETE /v1/jobs/:id cancels a waiting job, again answers it cancelled, and
   assert.equal(late.statusCode, 409, late.body);
   assert.equal(body(late).error.code, 'CANCEL_TOO_LATE');
   assert.match(body(late).error.message, /completed/);
+});
+
+test('a job a worker has taken shows as active, and DELETE answers 409 CANCEL_TOO_LATE and leaves it running', async () => {
+  const events = new QueueEvents(queueName('held'), { connection: { url: redisUrl() }, prefix });
+  const active = new Set<string>();
+  let activated: (() => void) | undefined;
+  events.on('active', ({ jobId }) => {
+    active.add(jobId);
+    activated?.();
+  });
+  await events.waitUntilReady();
+  try {
+    const submitted = await app.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: { model: 'held', rows: randomRows(F8, 1, 40) } }));
+    assert.equal(submitted.statusCode, 202, submitted.body);
+    const { id } = submitted.json<{ id: string }>();
+    while (!active.has(id)) await new Promise<void>((resolve) => (activated = resolve));
+
+    // Its batch waits for a second row, so the job stays active until the next one arrives.
+    const read = await app.inject(as(acme, { url: `/v1/jobs/${id}` }));
+    assert.equal(read.statusCode, 200, read.body);
+    assert.equal(read.json<{ status: string }>().status, 'active');
+    const late = await app.inject(as(acme, { method: 'DELETE', url: `/v1/jobs/${id}` }));
+    assert.equal(late.statusCode, 409, late.body);
+    assert.equal(body(late).error.code, 'CANCEL_TOO_LATE');
+    assert.match(body(late).error.message, new RegExp(`${id} is active`));
+    assert.equal((await app.inject(as(acme, { url: `/v1/jobs/${id}` }))).json<{ status: string }>().status, 'active');
+
+    const second = await app.inject(as(acme, { method: 'POST', url: '/v1/jobs?wait=10s', payload: { model: 'held', rows: randomRows(F8, 1, 41) } }));
+    assert.equal(second.statusCode, 200, second.body);
+    assert.equal(second.json<{ batch: { jobs: number } }>().batch.jobs, 2, "the held job rode the second job's batch");
+    await client.waitForResult(id, { timeoutMs: 10_000 });
+    assert.equal(
+      (await app.inject(as(acme, { url: `/v1/jobs/${id}` }))).json<{ status: string }>().status,
+      'completed',
+      'the refused cancel left it to finish',
+    );
+  } finally {
+    await events.close();
+  }
+});
+
+test('a job that fails shows as failed with its error; ?wait answers 200 with it and DELETE 409', async () => {
+  const payload = { model: 'risk', rows: randomRows(F8, 1, 42), deadline: Date.now() - 1000 };
+  const waited = await app.inject(as(acme, { method: 'POST', url: '/v1/jobs?wait=10s', payload }));
+  assert.equal(waited.statusCode, 200, waited.body);
+  const job = waited.json<{ id: string; status: string; model: string; error: { code: string; message: string }; result?: unknown }>();
+  assert.equal(job.status, 'failed');
+  assert.equal(job.model, 'risk');
+  assert.equal(job.error.code, 'DEADLINE_EXCEEDED');
+  assert.match(job.error.message, /deadline/);
+  assert.equal(job.result, undefined);
+  const read = await app.inject(as(acme, { url: `/v1/jobs/${job.id}` }));
+  assert.equal(read.statusCode, 200, read.body);
+  assert.deepEqual(
+    { status: read.json<{ status: string }>().status, error: read.json<{ error: { code: string } }>().error.code },
+    { status: 'failed', error: 'DEADLINE_EXCEEDED' },
+  );
+  const late = await app.inject(as(acme, { method: 'DELETE', url: `/v1/jobs/${job.id}` }));
+  assert.equal(late.statusCode, 409, late.body);
+  assert.equal(body(late).error.code, 'CANCEL_TOO_LATE');
+  assert.match(body(late).error.message, /failed/);
+});
+
+test('a job submitted with a callback URL has its result, then a failure, POSTed there signed for its tenant', async () => {
+  const receiver = await WebhookReceiver.start();
+  const hooked = await buildApi({
+    config: testConfig(prefix, models.dir, { SCOREQ_WEBHOOK_ALLOW: '127.0.0.1' }),
+    logger: createLogger({ level: 'silent' }),
+  });
+  try {
+    const submit = (payload: Record<string, unknown>): Promise<LightMyRequestResponse> =>
+      hooked.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: { model: 'risk', callbackUrl: receiver.url, ...payload } }));
+    const ok = await submit({ rows: randomRows(F8, 2, 43) });
+    assert.equal(ok.statusCode, 202, ok.body);
+    const { id } = ok.json<{ id: string }>();
+    const completed = await verifyDelivery<{ type: string; id: string; status: string; tenant: string; version: string; result: { rows: unknown[] } }>(
+      redis,
+      prefix,
+      'acme',
+      await receiver.next(id),
+    );
+    const view = (await app.inject(as(acme, { url: `/v1/jobs/${id}` }))).json<{ version: string; result: { rows: unknown[] } }>();
+    assert.equal(completed.type, 'job.completed');
+    assert.equal(completed.id, id);
+    assert.equal(completed.status, 'completed');
+    assert.equal(completed.tenant, 'acme');
+    assert.equal(completed.version, view.version);
+    assert.deepEqual(completed.result.rows, view.result.rows);
+
+    // Failure bodies are checked for what failed, not for their timings.
+    const bad = await submit({ rows: randomRows(F8, 1, 44), deadline: Date.now() - 1000 });
+    assert.equal(bad.statusCode, 202, bad.body);
+    const badId = bad.json<{ id: string }>().id;
+    const failed = await verifyDelivery<{ type: string; id: string; status: string; error: { code: string } }>(
+      redis,
+      prefix,
+      'acme',
+      await receiver.next(badId),
+    );
+    assert.deepEqual(
+      { type: failed.type, id: failed.id, status: failed.status, code: failed.error.code },
+      { type: 'job.failed', id: badId, status: 'failed', code: 'DEADLINE_EXCEEDED' },
+    );
+    assert.equal(receiver.about(id).length, 1, 'delivered once');
+  } finally {
+    await hooked.close();
+    receiver.close();
+  }
+});
+
+test('POST /v1/jobs:batch and GET /v1/jobs/:id refuse ?wait and other query parameters they do not take, naming them', async () => {
+  const message = await refused(
+    { method: 'POST', url: '/v1/jobs:batch?wait=5s', payload: { model: 'risk', inputs: [{ rows: randomRows(F8, 1, 45) }] } },
+    400,
+    'INVALID_INPUT',
+    'query',
+  );
+  assert.match(message, /"wait"/);
+  const read = await app.inject(as(acme, { url: '/v1/jobs/risk.unknown?wait=5s' }));
+  assert.equal(read.statusCode, 400, read.body);
+  assert.match(body(read).error.message, /"wait"/);
 });
 
 test("a tenant cannot read or cancel another tenant's job: it answers as a job that does not exist", async () => {
