@@ -93,11 +93,6 @@ export class ServedModel {
     return number === undefined ? undefined : this.ready.get(number);
   }
 
-  /** Numbers of the versions whose sessions are in the pool or loading, in load order. */
-  get loadedVersions(): string[] {
-    return [...this.loaded.keys()];
-  }
-
   /** Aliases now in force, e.g. `{ production: "2" }`. */
   get aliases(): Record<string, string> {
     return { ...this.state.aliases };

@@ -30,10 +30,6 @@ export class VersionSessions {
     this.options = options;
   }
 
-  get key(): SessionKey {
-    return this.options.key;
-  }
-
   /** Runs one batch of this version: the batcher's `run`. */
   async run(inputs: WireTensor[]): Promise<RunReply | FailedReply> {
     const { pool, key, path, fixedBatch } = this.options;
