@@ -195,14 +195,26 @@ test('bad input fails with a clear error and exit code 1, and leaves nothing beh
     assert.match(r.stderr, pattern);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
-  const tooLarge = await (await cli(t, { SCOREQ_MAX_MODEL_BYTES: '100' })).run('push', 'm', files.v1);
-  assert.equal(tooLarge.code, 1);
-  assert.match(tooLarge.stderr, /^error \[MODEL_TOO_LARGE\]: .*over the limit of 100 B/);
   assert.deepEqual(await readdir(c.storeDir).catch(() => []), []);
   assert.equal(await redis.exists(keys(c.prefix).model('m')), 0);
+
+  const small = await cli(t, { SCOREQ_MAX_MODEL_BYTES: '100' });
+  const tooLarge = await small.run('push', 'm', files.v1);
+  assert.equal(tooLarge.code, 1);
+  assert.match(tooLarge.stderr, /^error \[MODEL_TOO_LARGE\]: .*over the limit of 100 B/);
+  assert.deepEqual(await readdir(small.storeDir).catch(() => []), []);
+  assert.equal(await redis.exists(keys(small.prefix).model('m')), 0);
+
+  // The cache directory relative to the working directory, where the store directory is.
+  const shared = await (await cli(t, { SCOREQ_MODEL_CACHE_DIR: 'store' })).run('push', 'm', files.v1);
+  assert.equal(shared.code, 2, 'a configuration mistake');
+  assert.match(
+    shared.stderr,
+    /^error \[CONFIG_INVALID\]: options\.cacheDir \(SCOREQ_MODEL_CACHE_DIR, .*\) and options\.storeDir \(SCOREQ_MODEL_STORE_DIR, .*\) must be separate/,
+  );
 });
 
-test('validate and promote exit 1 on a version that fails validation, printing the problems', async (t) => {
+test('validate and promote exit 1 on a version that fails validation, printing the problems (as JSON on stdout with --json)', async (t) => {
   const c = await cli(t);
   ok(await c.run('push', 'm', files.v1, '--metadata', files.wrongMeta), 'push');
   const validate = await c.run('validate', 'm', '1');
@@ -214,6 +226,12 @@ test('validate and promote exit 1 on a version that fails validation, printing t
   assert.equal(promote.code, 1);
   assert.match(promote.stderr, /^error \[VALIDATION_FAILED\]: m v1 failed validation, so production was not moved:/);
   assert.match(promote.stderr, /promote with force to skip validation/);
+  const promoteJson = await c.run('promote', 'm', '1', '--json');
+  assert.equal(promoteJson.code, 1);
+  const report = JSON.parse(promoteJson.stdout) as ValidationReport;
+  assert.deepEqual([report.ok, report.model, report.version], [false, 'm', '1']);
+  assert.match(report.problems.join('\n'), /output 'probability' differs from the metadata's expected values/);
+  assert.match(promoteJson.stderr, /^error \[VALIDATION_FAILED\]: m v1 failed validation, so production was not moved:/);
   assert.deepEqual(JSON.parse(ok(await c.run('history', 'm', '--json'), 'history').stdout), []);
 });
 

@@ -170,13 +170,27 @@ function aliasesOf(record: ModelRecord, version: string): string {
 }
 
 async function promote(name: string, version: string, opts: PromoteCommandOptions): Promise<void> {
-  const change = await withRegistry((r) =>
-    r.promote(name, version, { alias: opts.alias, by: opts.by, ...(opts.reason === undefined ? {} : { reason: opts.reason }), force: opts.force === true }),
-  );
+  let change: AliasChange;
+  try {
+    change = await withRegistry((r) =>
+      r.promote(name, version, { alias: opts.alias, by: opts.by, ...(opts.reason === undefined ? {} : { reason: opts.reason }), force: opts.force === true }),
+    );
+  } catch (err) {
+    // Like `validate --json`: the report on stdout for scripts; the error still sets the exit code.
+    const report = refusedReport(err);
+    if (opts.json && report) printJson(report);
+    throw err;
+  }
   if (opts.json) return printJson(change);
   if (change.report) print(formatValidationReport(change.report));
   else print('validation skipped (--force)');
   print(`promoted ${describeMove(change)}`);
+}
+
+/** The validation report a VALIDATION_FAILED refusal carries, if `err` is one. */
+function refusedReport(err: unknown): ValidationReport | undefined {
+  const { code, details } = err as { code?: unknown; details?: { report?: ValidationReport } };
+  return code === 'VALIDATION_FAILED' ? details?.report : undefined;
 }
 
 async function rollback(name: string, opts: MoveCommandOptions): Promise<void> {
