@@ -41,7 +41,8 @@ async function create(opts: CreateCommandOptions): Promise<void> {
   print(created.key);
   process.stderr.write(
     `API key ${created.id} for tenant ${created.tenant} (scopes: ${created.scopes.join(', ')}).\n` +
-      'The key above is shown once and stored only as a hash: keep it now. Send it as "Authorization: Bearer <key>".\n',
+      'The key above is shown this once and stored only as a hash: it will not be shown again, so keep it now. ' +
+      'Send it as "Authorization: Bearer <key>".\n',
   );
 }
 
