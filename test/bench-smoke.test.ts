@@ -77,6 +77,65 @@ test('the realtime-small bench prints one JSON line with every figure positive a
   assert.equal(await cleanupPrefix(redis, prefix), 0, 'the bench removed every key under its prefix');
 });
 
+/** Every figure of the http result line; each must be a positive number. */
+const HTTP_NUMBERS = [
+  'sdk_jobs_per_s',
+  'http_wait_jobs_per_s',
+  'oip_jobs_per_s',
+  'ratio_http_wait_vs_sdk',
+  'ratio_oip_vs_sdk',
+  'connections',
+  'threads',
+  'runs',
+  'jobs',
+  'max_batch_rows',
+  'nproc',
+] as const;
+/** Latencies of the http result line: finite and not negative (a fast machine may round one to 0 ms). */
+const HTTP_LATENCIES = ['sdk_p50_ms', 'sdk_p99_ms', 'http_wait_p50_ms', 'http_wait_p99_ms', 'oip_p50_ms', 'oip_p99_ms'] as const;
+
+test('the http bench drives the API with autocannon on every path and prints one JSON line of positive figures', async () => {
+  const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
+  const printed: string[] = [];
+  const progress: string[] = [];
+  const results = await runBench({
+    scenario: 'http',
+    jobs: 40,
+    warmupJobs: 20,
+    runs: 1,
+    threads: 1,
+    concurrency: 4,
+    redisUrl: redisUrl(),
+    prefix,
+    env: {},
+    logLevel: 'silent',
+    print: (line) => printed.push(line),
+    progress: (line) => progress.push(line),
+  });
+
+  assert.equal(printed.length, 1, 'one JSON line');
+  const line = JSON.parse(printed[0]!) as Record<string, unknown>;
+  assert.deepEqual(line, results[0]);
+  assert.equal(line.scenario, 'http');
+  for (const field of HTTP_NUMBERS) {
+    const value = line[field];
+    assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${field} is a positive number, got ${String(value)}`);
+  }
+  for (const field of HTTP_LATENCIES) {
+    const value = line[field];
+    assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${field} is a latency, got ${String(value)}`);
+  }
+  assert.equal(line.jobs, 40);
+  assert.equal(line.connections, 4);
+  for (const path of ['sdk', 'http_wait', 'oip']) {
+    assert.ok(
+      progress.some((l) => l.startsWith(`http: run 1/1 ${path}: `)),
+      `progress names the timed run of ${path}`,
+    );
+  }
+  assert.equal(await cleanupPrefix(redis, prefix), 0, 'the bench removed every key under its prefix');
+});
+
 test('an unknown scenario is refused by name before anything runs', async () => {
   const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
   await assert.rejects(runBench({ scenario: 'warp-speed', redisUrl: redisUrl(), prefix, env: {} }), (err: Error & { code?: string }) => {
