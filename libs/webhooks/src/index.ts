@@ -38,7 +38,7 @@
  */
 export { parseAllowlist } from './allowlist.js';
 export type { Allowlist } from './allowlist.js';
-export { addressRange, checkCallbackUrl } from './ssrf.js';
+export { addressRange, checkCallbackUrl, urlOrigin } from './ssrf.js';
 export type { Resolver } from './ssrf.js';
 export { generateSecret, sign, signatureHeaders, SECRET_PREFIX } from './signing.js';
 export type { SignatureHeaders } from './signing.js';

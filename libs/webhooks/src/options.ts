@@ -101,8 +101,19 @@ export function resolvePolicy(concurrency: number | undefined, policy: DeliveryP
   });
 }
 
-/** Concurrency and policy of the delivery worker from SCOREQ_WEBHOOK_* configuration. */
+/**
+ * Concurrency and policy of the delivery worker from SCOREQ_WEBHOOK_* configuration.
+ *
+ * @throws ScoreqError `CONFIG_INVALID` when SCOREQ_WEBHOOK_BACKOFF_MAX_MS is below SCOREQ_WEBHOOK_BACKOFF_BASE_MS.
+ */
 export function deliveryOptionsFromConfig(config: EnvConfig): { concurrency: number; policy: DeliveryPolicy } {
+  if (config.SCOREQ_WEBHOOK_BACKOFF_MAX_MS < config.SCOREQ_WEBHOOK_BACKOFF_BASE_MS) {
+    throw new ScoreqError(
+      'CONFIG_INVALID',
+      `SCOREQ_WEBHOOK_BACKOFF_MAX_MS (${config.SCOREQ_WEBHOOK_BACKOFF_MAX_MS}) is below SCOREQ_WEBHOOK_BACKOFF_BASE_MS (${config.SCOREQ_WEBHOOK_BACKOFF_BASE_MS}): the longest wait cannot be shorter than the first`,
+      { variables: ['SCOREQ_WEBHOOK_BACKOFF_MAX_MS', 'SCOREQ_WEBHOOK_BACKOFF_BASE_MS'] },
+    );
+  }
   return {
     concurrency: config.SCOREQ_WEBHOOK_CONCURRENCY,
     policy: {

@@ -31,6 +31,18 @@ test('configuration maps onto the policy', () => {
   assert.equal(resolvePolicy(undefined, deliveryOptionsFromConfig(loadConfig({})).policy).allow.entries.length, 0);
 });
 
+test('a backoff maximum below its base is refused by configuration, naming both variables', () => {
+  const config = loadConfig({ SCOREQ_WEBHOOK_BACKOFF_BASE_MS: '10000', SCOREQ_WEBHOOK_BACKOFF_MAX_MS: '5000' });
+  assert.throws(
+    () => deliveryOptionsFromConfig(config),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.match(err.message, /SCOREQ_WEBHOOK_BACKOFF_MAX_MS \(5000\) is below SCOREQ_WEBHOOK_BACKOFF_BASE_MS \(10000\)/);
+      return true;
+    },
+  );
+});
+
 test('more than 100 attempts is refused by configuration', () => {
   assert.throws(() => loadConfig({ SCOREQ_WEBHOOK_MAX_ATTEMPTS: '101' }), { code: 'CONFIG_INVALID' });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { getWebhookEndpoint, listDeadLetters, removeWebhookEndpoint, replayDeadLetter, setWebhookEndpoint, type DeadLetter } from '@scoreq/webhooks';
+import { getWebhookEndpoint, listDeadLetters, removeWebhookEndpoint, replayDeadLetter, setWebhookEndpoint, urlOrigin, type DeadLetter } from '@scoreq/webhooks';
 import { principalOf } from '../auth/auth-hook.js';
 import type { ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
@@ -119,7 +119,7 @@ function letterView(letter: DeadLetter): DeadLetterView {
     id: letter.id,
     type: letter.payload.type,
     subject: letter.payload.id,
-    callback: origin(letter.callbackUrl),
+    callback: urlOrigin(letter.callbackUrl),
     outcome: letter.outcome,
     attempts: letter.attempts,
     lastError: letter.lastError,
@@ -128,12 +128,4 @@ function letterView(letter: DeadLetter): DeadLetterView {
     deadAt: letter.deadAt,
     payload: { ...letter.payload },
   };
-}
-
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid URL)';
-  }
 }
