@@ -16,7 +16,10 @@ export interface ElementCodec {
 
 const LE = true;
 const num = (v: number | boolean | null): number => (v === null ? NaN : Number(v));
-const int = (v: number | boolean | null): bigint => BigInt(Math.trunc(num(v)) || 0);
+const int = (v: number | boolean | null): bigint => {
+  const n = num(v);
+  return BigInt(Number.isFinite(n) ? Math.trunc(n) : 0);
+};
 
 /** Element codecs by datatype, keyed as SUPPORTED_DATATYPES spells them. */
 export const ELEMENT_CODECS: Readonly<Record<string, ElementCodec>> = {
