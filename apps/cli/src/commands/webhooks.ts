@@ -10,6 +10,7 @@ import {
   replayDeadLetter,
   rotateWebhookSecret,
   setWebhookEndpoint,
+  urlOrigin,
   type DeadLetter,
   type DeadLetterQuery,
 } from '@scoreq/webhooks';
@@ -55,15 +56,6 @@ function parseLimit(value: string | undefined): number | undefined {
   return n;
 }
 
-/** `https://hooks.example.com` of a callback URL: paths and queries may hold tokens. */
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
 async function secret(tenant: string, opts: SecretCommandOptions): Promise<void> {
   const value = await withRedis((redis, prefix) => (opts.rotate ? rotateWebhookSecret(redis, prefix, tenant) : getWebhookSecret(redis, prefix, tenant)));
   print(value);
@@ -103,7 +95,7 @@ async function deadLetters(opts: DeadLettersCommandOptions): Promise<void> {
   const letters: DeadLetter[] = await withRedis((redis, prefix) => listDeadLetters({ redis, prefix }, query));
   if (opts.json) return print(JSON.stringify(letters, null, 2));
   if (letters.length === 0) return print('no dead-lettered webhook deliveries');
-  const rows = letters.map((l) => [l.id, l.deadAt, l.tenant, l.payload.id, l.payload.type, origin(l.callbackUrl), l.outcome, String(l.attempts), l.lastError]);
+  const rows = letters.map((l) => [l.id, l.deadAt, l.tenant, l.payload.id, l.payload.type, urlOrigin(l.callbackUrl), l.outcome, String(l.attempts), l.lastError]);
   print(
     formatTable(['id', 'dead at', 'tenant', 'job', 'type', 'callback', 'outcome', 'attempts', 'last error'], rows, [
       'left',
@@ -129,7 +121,7 @@ async function replay(id: string): Promise<void> {
     }
   });
   print(
-    `queued ${letter.id} (${letter.payload.type} of ${letter.payload.type.startsWith('run.') ? 'run' : 'job'} ${letter.payload.id}) for delivery to ${origin(letter.callbackUrl)} again`,
+    `queued ${letter.id} (${letter.payload.type} of ${letter.payload.type.startsWith('run.') ? 'run' : 'job'} ${letter.payload.id}) for delivery to ${urlOrigin(letter.callbackUrl)} again`,
   );
 }
 
