@@ -39,9 +39,10 @@ export class ModelRegistry {
   /**
    * Registers a model file as the model's next version. Refused before anything is stored: a
    * bad name, invalid metadata, a missing, empty or oversized file, a file onnxruntime cannot
-   * load, non-tensor outputs, metadata that does not fit the model. The bytes are stored
-   * before the record names the version; retention then drops old unaliased versions in the
-   * same change.
+   * load, non-numeric inputs, non-tensor outputs, metadata that does not fit the model. The
+   * bytes are stored before the record names the version (waiting, if another process is
+   * deleting the same bytes, until it is done); retention then drops old unaliased versions in
+   * the same change.
    */
   async push(name: string, file: string | Uint8Array, options: PushOptions = {}): Promise<PushResult> {
     assertModelName(name);
