@@ -95,7 +95,17 @@ async function deadLetters(opts: DeadLettersCommandOptions): Promise<void> {
   const letters: DeadLetter[] = await withRedis((redis, prefix) => listDeadLetters({ redis, prefix }, query));
   if (opts.json) return print(JSON.stringify(letters, null, 2));
   if (letters.length === 0) return print('no dead-lettered webhook deliveries');
-  const rows = letters.map((l) => [l.id, l.deadAt, l.tenant, l.payload.id, l.payload.type, urlOrigin(l.callbackUrl), l.outcome, String(l.attempts), l.lastError]);
+  const rows = letters.map((l) => [
+    l.id,
+    l.deadAt,
+    l.tenant,
+    l.payload.id,
+    l.payload.type,
+    urlOrigin(l.callbackUrl),
+    l.outcome,
+    String(l.attempts),
+    l.lastError,
+  ]);
   print(
     formatTable(['id', 'dead at', 'tenant', 'job', 'type', 'callback', 'outcome', 'attempts', 'last error'], rows, [
       'left',
