@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { bool, decodeResponse, F4, fp32, int64, OipFixture, tritonRequest, type RawTensor } from './helpers/oip.js';
@@ -58,6 +60,42 @@ test('tritonclient.http defaults: binary inputs, no Content-Type, and with no ou
   }
   assert.deepEqual(answer.values('sum'), SUM);
   assert.deepEqual(answer.values('diff'), DIFF);
+  assert.deepEqual(answer.values('picked'), PICKED);
+});
+
+/** Sends bytes over a real socket with exactly these headers (Node adds Host and Connection, as geventhttpclient sends Host). */
+function send(path: string, headers: Record<string, string>, body: Buffer): Promise<{ statusCode: number; headers: IncomingHttpHeaders; rawPayload: Buffer }> {
+  const { port } = fx.app.server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, rawPayload: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test("over a real socket, tritonclient.http's request (geventhttpclient: no Content-Type) is answered in binary form", async () => {
+  await fx.app.listen({ host: '127.0.0.1', port: 0 });
+  const { payload, headers } = tritonRequest(pairRaw());
+  const res = await send(
+    '/v2/models/pair/infer',
+    {
+      'User-Agent': 'python/gevent-http-client-2.0',
+      'Content-Length': String(payload.length),
+      authorization: `Bearer ${fx.key}`,
+      ...headers,
+    },
+    payload,
+  );
+  assert.equal(res.statusCode, 200, res.rawPayload.toString());
+  assert.equal(res.headers['content-type'], 'application/octet-stream');
+  assert.equal(Number(res.headers['content-length']), res.rawPayload.length);
+  const answer = decodeResponse(res);
+  assert.deepEqual(answer.values('sum'), SUM);
   assert.deepEqual(answer.values('picked'), PICKED);
 });
 

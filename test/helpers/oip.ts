@@ -177,7 +177,7 @@ export interface DecodedResponse {
  * bytes (the whole body without that header); outputs with `parameters.binary_data_size` take
  * that many bytes after it, in the order the JSON lists them.
  */
-export function decodeResponse(res: LightMyRequestResponse): DecodedResponse {
+export function decodeResponse(res: Pick<LightMyRequestResponse, 'headers' | 'rawPayload'>): DecodedResponse {
   const header = res.headers['inference-header-content-length'];
   const body = res.rawPayload;
   const jsonLength = header === undefined ? body.length : Number(header);
