@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { queueName, type ModelRecord } from '@scoreq/contracts';
+import { MODEL_NAME, queueName, type ModelRecord } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { publishModelRecord } from '@scoreq/registry';
 import { createLogger, type Logger } from '@scoreq/telemetry';
@@ -208,7 +208,7 @@ test('/metrics counts requests by route pattern, method and status', async () =>
   assert.doesNotMatch(res.body, /route="\/v1\/jobs\/idle\./, 'job ids are not labels');
 });
 
-test('/docs serves the OpenAPI description of every route', async () => {
+test('/docs serves the OpenAPI description of every route, model names with their pattern', async () => {
   // Every route the app registers, seen as Fastify adds it (diagnostics channel, before any route).
   const registered: Array<{ method: string; url: string }> = [];
   const collect = (message: unknown): void => {
@@ -239,6 +239,13 @@ test('/docs serves the OpenAPI description of every route', async () => {
       `${method} ${url} documents its answer`,
     );
   }
+  // Model names are documented with the rule the API enforces (INVALID_MODEL_NAME otherwise).
+  const submitSchema = (
+    doc.paths['/v1/jobs']?.post as { requestBody: { content: Record<string, { schema: { properties: Record<string, { pattern?: string }> } }> } }
+  ).requestBody;
+  assert.equal(submitSchema.content['application/json']?.schema.properties['model']?.pattern, MODEL_NAME.source);
+  const modelParameters = (doc.paths['/v1/models/{name}']?.get as { parameters: Array<{ name: string; schema: { pattern?: string } }> }).parameters;
+  assert.equal(modelParameters.find((p) => p.name === 'name')?.schema.pattern, MODEL_NAME.source);
   assert.equal((await documented.inject({ url: '/docs' })).statusCode, 200);
 });
 

@@ -244,6 +244,26 @@ test('model routes need the admin scope', async () => {
   assert.deepEqual((await app.inject(as(admin, { url: '/v1/models/risk' }))).json<{ aliases: object }>().aliases, { production: '1' });
 });
 
+test('every model route answers a bad model name with 400 INVALID_MODEL_NAME naming it, and changes nothing', async () => {
+  const before = await versionsOf('risk');
+  const aliases = (await app.inject(as(admin, { url: '/v1/models/risk' }))).json<{ aliases: object }>().aliases;
+  const name = '..%2Frisk';
+  const routes: InjectOptions[] = [
+    { url: `/v1/models/${name}` },
+    { method: 'POST', url: `/v1/models/${name}/versions/1/validate` },
+    { method: 'POST', url: `/v1/models/${name}/aliases/production`, payload: { version: '2', force: true } },
+    { method: 'POST', url: `/v1/models/${name}/aliases/production:rollback` },
+  ];
+  for (const route of routes) {
+    const res = await app.inject(as(admin, route));
+    assert.equal(res.statusCode, 400, `${route.method ?? 'GET'} ${route.url as string}: ${res.body}`);
+    assert.equal(errorOf(res).code, 'INVALID_MODEL_NAME');
+    assert.match(errorOf(res).message, /model name "\.\.\/risk" is invalid/);
+  }
+  assert.deepEqual(await versionsOf('risk'), before);
+  assert.deepEqual((await app.inject(as(admin, { url: '/v1/models/risk' }))).json<{ aliases: object }>().aliases, aliases);
+});
+
 test('a worker on the registry scores what the aliases say, through the API', async () => {
   worker = await startTestWorker(config, ['risk']);
   const rows = randomRows(F8, 2, 1);
