@@ -136,7 +136,9 @@ export class ServedModel {
         (served) => {
           if (this.loaded.get(v.version) === loading) this.ready.set(v.version, served);
         },
-        () => this.loaded.delete(v.version),
+        () => {
+          if (this.loaded.get(v.version) === loading) this.loaded.delete(v.version);
+        },
       );
       this.loaded.set(v.version, loading);
       pending = loading;
