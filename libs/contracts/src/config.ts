@@ -64,7 +64,7 @@ export const ENV_SCHEMA = {
     ),
   SCOREQ_WEBHOOK_CONCURRENCY: int(1).default(16).describe('Webhook deliveries a worker makes at once'),
   SCOREQ_WEBHOOK_TIMEOUT_MS: int(1).default(15_000).describe('Longest one webhook delivery attempt may take, in ms'),
-  SCOREQ_WEBHOOK_MAX_ATTEMPTS: int(1).max(100).default(8).describe('Webhook delivery attempts (at most 100) before the delivery is dead-lettered'),
+  SCOREQ_WEBHOOK_MAX_ATTEMPTS: int(1).max(100).default(20).describe('Webhook delivery attempts (at most 100) before the delivery is dead-lettered'),
   SCOREQ_WEBHOOK_BACKOFF_BASE_MS: int(0)
     .default(5_000)
     .describe('Wait before the first webhook retry, in ms; each later wait doubles (±20% jitter) up to SCOREQ_WEBHOOK_BACKOFF_MAX_MS'),

@@ -49,7 +49,7 @@ export const ATTEMPTS_CEILING = 100;
 export const DELIVERY_DEFAULTS = Object.freeze({
   concurrency: 16,
   timeoutMs: 15_000,
-  maxAttempts: 8,
+  maxAttempts: 20,
   backoffBaseMs: 5_000,
   backoffMaxMs: 3_600_000,
   jitter: 0.2,

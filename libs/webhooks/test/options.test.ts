@@ -4,11 +4,11 @@ import { loadConfig } from '@scoreq/contracts';
 import { DELIVERY_DEFAULTS, deliveryOptionsFromConfig } from '../src/index.js';
 import { resolvePolicy, retryDelay } from '../src/options.js';
 
-test('the defaults are 16 at once, 15 s per attempt, 8 attempts, backoff from 5 s doubling up to 1 h with ±20% jitter', () => {
+test('the defaults are 16 at once, 15 s per attempt, 20 attempts, backoff from 5 s doubling up to 1 h with ±20% jitter', () => {
   const p = resolvePolicy(undefined);
   assert.equal(p.concurrency, 16);
   assert.equal(p.timeoutMs, 15_000);
-  assert.equal(p.maxAttempts, 8);
+  assert.equal(p.maxAttempts, 20);
   assert.deepEqual([p.backoffBaseMs, p.backoffMaxMs, p.jitter], [5_000, 3_600_000, 0.2]);
   assert.ok(Object.isFrozen(p));
 });
