@@ -156,27 +156,35 @@ test('a key over its rate limit gets 429 with Retry-After, other keys are unaffe
 });
 
 test('a client address sending too many requests without a valid key gets 429 with Retry-After before any key is checked', async () => {
-  // The configured limit (SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN); each address of this test is its own.
-  const limit = testConfig(prefix, 'unused').SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN;
-  assert.ok(limit > 0);
+  const limit = 3;
+  const limited = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: limit });
   const guesser = { remoteAddress: '203.0.113.7' };
   const wrongKey = { authorization: `Bearer sq_0000000000000000_${'A'.repeat(32)}` };
-  for (let i = 0; i < limit; i++) await unauthenticated(app, { ...guesser, headers: i % 2 === 0 ? wrongKey : {} });
+  for (let i = 0; i < limit; i++) await unauthenticated(limited, { ...guesser, headers: i % 2 === 0 ? wrongKey : {} });
   const before = await idleJobCount();
-  const over = await app.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...guesser, headers: wrongKey });
+  const over = await limited.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...guesser, headers: wrongKey });
   assert.equal(over.statusCode, 429, over.body);
   assert.equal(body(over).error.code, 'RATE_LIMITED');
   assert.match(body(over).error.message, new RegExp(`client 203\\.0\\.113\\.7 made more than ${limit} requests without a valid API key`));
   const retryAfter = Number(over.headers['retry-after']);
   assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${String(over.headers['retry-after'])}`);
   // Checked before the key: even a valid key from that address waits out the minute.
-  const valid = await app.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }));
+  const valid = await limited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }));
   assert.equal(valid.statusCode, 429, valid.body);
   assert.equal(await idleJobCount(), before, 'a limited request enqueued nothing');
   // Other addresses are unaffected, with a key or without.
   const elsewhere = { remoteAddress: '203.0.113.8' };
-  assert.equal((await app.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...elsewhere }))).statusCode, 202);
-  await unauthenticated(app, { ...elsewhere, headers: wrongKey });
+  assert.equal((await limited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...elsewhere }))).statusCode, 202);
+  await unauthenticated(limited, { ...elsewhere, headers: wrongKey });
+});
+
+test('SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN=0 turns the per-address limit off', async () => {
+  const unlimited = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: 0 });
+  const guesser = { remoteAddress: '203.0.113.9' };
+  // More than the default limit would let through.
+  const beyondDefault = testConfig(prefix, 'unused').SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN + 1;
+  for (let i = 0; i < beyondDefault; i++) await unauthenticated(unlimited, { ...guesser, headers: {} });
+  assert.equal((await unlimited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }))).statusCode, 202);
 });
 
 test('with SCOREQ_AUTH=off the API warns loudly at start-up and serves every request as tenant default', async () => {

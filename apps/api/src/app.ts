@@ -141,7 +141,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     app.setSerializerCompiler(() => (data) => JSON.stringify(data));
     registerJsonParser(app);
     registerErrorHandling(app);
-    registerAuth(app, keyStore);
+    registerAuth(app, keyStore, { unauthenticatedPerMinute: config.SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN });
     if (config.SCOREQ_RATE_LIMIT_PER_MIN > 0) await registerRateLimit(app, { perMinute: config.SCOREQ_RATE_LIMIT_PER_MIN, redis, prefix });
     // Docs first: swagger lists the routes added after it.
     await registerDocs(app, version);

@@ -84,7 +84,7 @@ export const ERROR_CODES = {
     status: 400,
     retryable: false,
     description:
-      'A model file cannot be registered: empty, not an ONNX model onnxruntime can load, or with non-tensor outputs (the message says how to re-export it).',
+      'A model file cannot be registered: empty, not an ONNX model onnxruntime can load, with non-tensor outputs, or with string or non-tensor inputs (the message says how to re-export or encode it).',
   },
   MODEL_TOO_LARGE: {
     status: 413,
@@ -134,7 +134,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: {
     status: 429,
     retryable: true,
-    description: 'The API key made more requests this minute than SCOREQ_RATE_LIMIT_PER_MIN allows; retry after Retry-After seconds.',
+    description: 'The API key made more requests this minute than SCOREQ_RATE_LIMIT_PER_MIN allows, or the client address sent more requests without a valid key than SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN allows; retry after Retry-After seconds.',
   },
   ROUTE_NOT_FOUND: {
     status: 404,

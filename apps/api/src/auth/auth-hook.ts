@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ENV_SCHEMA } from '@scoreq/contracts';
 import { apiError } from '../errors.js';
 import { UnauthenticatedLimiter } from '../rate-limit.js';
 import { SCOPES, type ApiKeyStore, type Principal, type Scope } from './api-keys.js';
@@ -26,10 +25,9 @@ const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: null, tenant: DEFAULT_T
 export interface AuthOptions {
   /**
    * Requests without a valid key one client address may make per minute (0: no limit); over
-   * it they answer 429 RATE_LIMITED before their key is checked.
-   * @defaultValue SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN's default
+   * it they answer 429 RATE_LIMITED before their key is checked (SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN).
    */
-  unauthenticatedPerMinute?: number;
+  unauthenticatedPerMinute: number;
 }
 
 /**
@@ -38,8 +36,8 @@ export interface AuthOptions {
  * a wrong path says so whether or not a key came with it. Requests whose key is refused are
  * rate limited per client address (the per-key limit never sees them).
  */
-export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null, options: AuthOptions = {}): void {
-  const perMinute = options.unauthenticatedPerMinute ?? ENV_SCHEMA.SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN.parse(undefined);
+export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null, options: AuthOptions): void {
+  const perMinute = options.unauthenticatedPerMinute;
   const limiter = store !== null && perMinute > 0 ? new UnauthenticatedLimiter({ perMinute, redis: store.redis, prefix: store.prefix }) : null;
   app.decorateRequest('principal', null);
   // A route without a scope would be open by accident: refuse it when it is added. Plugin
