@@ -58,7 +58,7 @@ export class VersionSessions {
 
   private releaseIfIdle(): void {
     if (!this.retired || this.inFlight > 0 || !this.options.idle()) return;
-    this.options.pool.release(this.options.key);
+    void this.options.pool.release(this.options.key);
     if (!this.reported) this.options.onReleased();
     this.reported = true;
   }

@@ -134,7 +134,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: {
     status: 429,
     retryable: true,
-    description: 'The API key made more requests this minute than SCOREQ_RATE_LIMIT_PER_MIN allows, or the client address sent more requests without a valid key than SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN allows; retry after Retry-After seconds.',
+    description:
+      'The API key made more requests this minute than SCOREQ_RATE_LIMIT_PER_MIN allows, or the client address sent more requests without a valid key than SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN allows; retry after Retry-After seconds.',
   },
   ROUTE_NOT_FOUND: {
     status: 404,

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildEmbeddingLookup, buildLogisticRegression, buildMlp, buildTreeEnsemble, REFERENCE_MODELS, type BuiltModel } from '@scoreq/onnx-builder';
 import { InferencePool, type FailedReply, type RunReply } from '../src/index.js';
@@ -213,4 +213,19 @@ test('an embedding lookup with an out-of-range id returns INFERENCE_FAILED as a 
   // The pool keeps answering: the failure was a value, no thread died.
   const replies = await Promise.all([0, 1].map(() => pool.run({ key: 'embedding@1', path: paths.embedding, inputs: [idInput('id', [1])], fixedBatch: null })));
   for (const r of replies) assert.equal(r.ok, true);
+});
+
+test('a released version is freed in every idle thread at once, without waiting for a batch to carry it', async () => {
+  const key = 'released@1';
+  const path = await dir.write('released', logistic);
+  await pool.load(key, path);
+  await rm(path);
+  const rows = 3;
+  const input = randomRows(rows, 6, 11);
+  await runRows(key, path, logistic, input, rows);
+  await pool.release(key);
+  assert.equal(pool.releasing, 0, 'every thread released it');
+  const after = await pool.run({ key, path, inputs: [floatInput(logistic.inputs[0]!.name, input.slice(), rows)], fixedBatch: null });
+  // The session is gone: the thread had to load the (deleted) file again.
+  assert.equal(failed(after).error.code, 'MODEL_LOAD_FAILED');
 });

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { ScoreqError } from '@scoreq/contracts';
-import type { FailedReply, LoadReply, RunReply, RunTask, SessionKey } from './messages.js';
+import type { FailedReply, LoadReply, ReleaseReply, RunReply, RunTask, SessionKey } from './messages.js';
 import type { TensorData, WireTensor } from '../tensor.js';
 
 export interface PoolOptions {
@@ -28,6 +28,7 @@ export class InferencePool {
   private closing: Promise<void> | undefined;
   /** Session keys being released → threads that have released them. */
   private readonly retiring = new Map<SessionKey, Set<number>>();
+  private readonly onError: ((err: unknown) => void) | undefined;
 
   constructor(options: PoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
@@ -43,6 +44,7 @@ export class InferencePool {
       concurrentTasksPerWorker: 1,
       closeTimeout: options.closeTimeoutMs ?? 30_000,
     });
+    this.onError = options.onError;
     this.piscina.on('error', (err: unknown) => options.onError?.(err));
   }
 
@@ -72,14 +74,33 @@ export class InferencePool {
   }
 
   /**
-   * Frees a retired model version's sessions. Threads cannot be addressed one by one, so the
-   * key rides along with the next tasks until every thread has run one and released it.
+   * Frees a retired model version's sessions. Threads cannot be addressed one by one, so one
+   * release task per thread is sent at once (idle threads each take one, as with `load`), and
+   * the key also rides along with the next batches until every thread has acknowledged it: a
+   * busy thread that missed its release task still frees the session with its next batch.
    * Call once no batch of the key is in flight. A later batch of the key still runs: its
    * thread loads the session again (cold), so call `release` again after it; `load` revives
-   * the key in every thread instead.
+   * the key in every thread instead. Resolves once the release tasks are answered; never rejects.
    */
-  release(key: SessionKey): void {
+  async release(key: SessionKey): Promise<void> {
     this.retiring.set(key, new Set());
+    await Promise.all(Array.from({ length: this.threads }, () => this.sendRelease([key])));
+  }
+
+  /** Retired keys some thread has not released yet. */
+  get releasing(): number {
+    return this.retiring.size;
+  }
+
+  private async sendRelease(keys: SessionKey[]): Promise<void> {
+    if (this.closing) return;
+    try {
+      const reply = (await this.piscina.run({ kind: 'release', release: keys })) as ReleaseReply;
+      this.acknowledge(keys, reply.threadId);
+    } catch (err) {
+      // A pool closing under the task takes the sessions with its threads.
+      if (!this.closing) this.onError?.(err);
+    }
   }
 
   private acknowledge(keys: SessionKey[], threadId: number): void {

@@ -24,7 +24,13 @@ export interface RunTask {
   release?: SessionKey[];
 }
 
-export type ThreadTask = LoadTask | RunTask;
+/** Frees retired sessions in whichever thread takes it (threads cannot be addressed one by one). */
+export interface ReleaseTask {
+  kind: 'release';
+  release: SessionKey[];
+}
+
+export type ThreadTask = LoadTask | RunTask | ReleaseTask;
 
 export interface LoadReply {
   ok: true;
@@ -52,4 +58,10 @@ export interface FailedReply {
   endedAt: number;
 }
 
-export type ThreadReply = LoadReply | RunReply | FailedReply;
+export interface ReleaseReply {
+  ok: true;
+  /** The thread that released the task's keys. */
+  threadId: number;
+}
+
+export type ThreadReply = LoadReply | RunReply | ReleaseReply | FailedReply;

@@ -12,7 +12,7 @@ import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import * as ort from 'onnxruntime-node';
 import { now, type ModelSignature, type TensorSpec, type TensorType, TENSOR_TYPES } from '@scoreq/contracts';
-import type { FailedReply, LoadReply, RunReply, RunTask, SessionKey, ThreadTask } from './messages.js';
+import type { FailedReply, LoadReply, ReleaseReply, RunReply, RunTask, SessionKey, ThreadTask } from './messages.js';
 import { allocate, rowWidth, type TensorData, type WireTensor } from '../tensor.js';
 import { sessionOptions } from './session-options.js';
 
@@ -20,6 +20,7 @@ const sessions = new Map<SessionKey, Promise<ort.InferenceSession>>();
 
 export default async function handle(task: ThreadTask): Promise<unknown> {
   if (task.kind === 'load') return load(task.key, task.path);
+  if (task.kind === 'release') return release(task.release);
   return run(task);
 }
 
@@ -80,6 +81,11 @@ async function run(task: RunTask): Promise<unknown> {
   } catch (err) {
     return failed('INFERENCE_FAILED', message(err), startedAt);
   }
+}
+
+function release(keys: SessionKey[]): ReleaseReply {
+  for (const key of keys) releaseSession(key);
+  return { ok: true, threadId };
 }
 
 function releaseSession(key: SessionKey): void {
