@@ -80,6 +80,11 @@ export const ERROR_CODES = {
     retryable: true,
     description: 'The worker is draining and took no new work; the job is retried elsewhere.',
   },
+  API_SHUTTING_DOWN: {
+    status: 503,
+    retryable: true,
+    description: 'This API instance is shutting down and starts no new runs; retry on another instance.',
+  },
   MODEL_INVALID: {
     status: 400,
     retryable: false,

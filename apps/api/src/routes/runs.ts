@@ -51,7 +51,7 @@ export function runRoutes(ctx: ApiContext) {
         // Absent (null) when the body is an upload: the handler streams it.
         body: startRunBody.nullish(),
         consumes: ['application/json', ...Object.keys(UPLOAD_TYPES)],
-        response: { 200: runViewSchema, 202: runViewSchema, ...v1Errors(400, 404, 409, 413, 415, ...AUTH_ERRORS) },
+        response: { 200: runViewSchema, 202: runViewSchema, ...v1Errors(400, 404, 409, 413, 415, 503, ...AUTH_ERRORS) },
       },
       // A refused upload is not read: close the connection rather than receive the rest of it.
       onError: async (request, reply) => {

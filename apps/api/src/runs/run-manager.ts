@@ -301,7 +301,7 @@ export class RunManager {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new ScoreqError('WORKER_SHUTTING_DOWN', 'the API is shutting down and starts no runs; try again on another instance');
+    if (this.closing) throw new ScoreqError('API_SHUTTING_DOWN', 'the API is shutting down and starts no runs; try again on another instance');
   }
 }
 
