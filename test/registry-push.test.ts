@@ -13,9 +13,9 @@ import onnxProto from 'onnx-proto';
 import { keys, type ErrorCode, type ModelEvent, type ModelMetadata } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { InferencePool } from '@scoreq/inference';
-import { buildLogisticRegression, buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { buildLogisticRegression, buildMlp, REFERENCE_MODELS, stringInputModel } from '@scoreq/onnx-builder';
 import { ModelRegistry, sha256Hex, subscribeModelEvents, type RegistryOptions } from '@scoreq/registry';
-import { featureNames, stringInputModel } from './helpers/models.js';
+import { featureNames } from './helpers/models.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
 
 const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelMetadata } from '@scoreq/contracts';
 import { seededRandom, writeModel, type BuiltModel } from '@scoreq/onnx-builder';
-import onnxProto from 'onnx-proto';
-import type { onnx } from 'onnx-proto';
 
 /** Feature names f00, f01, … for a model with `n` inputs columns. */
 export function featureNames(n: number): string[] {
@@ -52,47 +50,4 @@ export function toMatrix(rows: Record<string, number>[], names: string[]): Float
   const out = new Float32Array(rows.length * names.length);
   rows.forEach((row, r) => names.forEach((n, c) => (out[r * names.length + c] = row[n]!)));
   return out;
-}
-
-/**
- * What skl2onnx writes for a pipeline with a categorical column: `x` [N, 2] floats and `city`
- * [N, 1] strings, label-encoded in the graph and joined into `y` [N, 3]. onnx-builder writes
- * numeric inputs only, so it is encoded here.
- */
-export function stringInputModel(): Uint8Array {
-  const proto = onnxProto.onnx;
-  const A = proto.AttributeProto.AttributeType;
-  const FLOAT = 1;
-  const STRING = 8;
-  const utf8 = new TextEncoder();
-  const tensor = (name: string, elemType: number, dims: (number | string)[]): onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
-  });
-  const graph: onnx.IGraphProto = {
-    name: 'string-input',
-    node: [
-      {
-        opType: 'LabelEncoder',
-        domain: 'ai.onnx.ml',
-        input: ['city'],
-        output: ['code'],
-        name: 'encode',
-        attribute: [
-          { name: 'keys_strings', type: A.STRINGS, strings: ['paris', 'oslo'].map((k) => utf8.encode(k)) },
-          { name: 'values_int64s', type: A.INTS, ints: [0, 1] },
-          { name: 'default_int64', type: A.INT, i: -1 },
-        ],
-      },
-      { opType: 'Cast', input: ['code'], output: ['codeFloat'], name: 'cast', attribute: [{ name: 'to', type: A.INT, i: FLOAT }] },
-      { opType: 'Concat', input: ['x', 'codeFloat'], output: ['y'], name: 'concat', attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
-    ],
-    input: [tensor('x', FLOAT, ['N', 2]), tensor('city', STRING, ['N', 1])],
-    output: [tensor('y', FLOAT, ['N', 3])],
-  };
-  const opsetImport = [
-    { domain: '', version: 17 },
-    { domain: 'ai.onnx.ml', version: 3 },
-  ];
-  return new Uint8Array(proto.ModelProto.encode({ irVersion: 8, opsetImport, producerName: 'scoreq-test', graph }).finish());
 }

@@ -30,11 +30,14 @@ const PRODUCER_NAME = '@scoreq/onnx-builder';
 const PRODUCER_VERSION = '0.1.0';
 
 /** `TensorProto.DataType` values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
-/** Element types of graph inputs and outputs, as onnxruntime-node names them. */
-export type ElemType = 'float32' | 'int64';
+export const DataType = { FLOAT: 1, INT64: 7, STRING: 8 } as const;
+/**
+ * Element types of graph inputs and outputs, as onnxruntime-node names them. `'string'` is only
+ * written by the deliberately unservable models in `refusable-models.ts`.
+ */
+export type ElemType = 'float32' | 'int64' | 'string';
 
-const ELEM_TYPE_CODE: Record<ElemType, number> = { float32: DataType.FLOAT, int64: DataType.INT64 };
+const ELEM_TYPE_CODE: Record<ElemType, number> = { float32: DataType.FLOAT, int64: DataType.INT64, string: DataType.STRING };
 
 const AttrType = proto.AttributeProto.AttributeType;
 

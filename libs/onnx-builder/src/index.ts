@@ -2,7 +2,9 @@
  * `@scoreq/onnx-builder` — writes small, valid ONNX models from TypeScript, deterministic from a
  * seed, for scoreq's demo, tests and benchmarks. Models are encoded with the generated
  * `onnx-proto` messages (IR version 8, default opset 17, `ai.onnx.ml` opset 3 for tree ensembles)
- * and carry a pure-JS `reference()` forward pass to check onnxruntime's results against.
+ * and carry a pure-JS `reference()` forward pass to check onnxruntime's results against. A few
+ * models scoreq must refuse (`zipMapClassifier`, `stringInputModel`) are written as bytes only, for
+ * tests and docs.
  *
  * @example
  * ```ts
@@ -32,3 +34,4 @@ export { REFERENCE_MODELS } from './reference-models.js';
 export { writeModel } from './io.js';
 export { buildEmbeddingLookup } from './embedding.js';
 export type { EmbeddingLookupOptions } from './embedding.js';
+export { stringInputModel, zipMapClassifier } from './refusable-models.js';

@@ -10,19 +10,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ModelMetadata, ModelVersionRecord } from '@scoreq/contracts';
 import { InferencePool } from '@scoreq/inference';
-import { buildEmbeddingLookup, buildLogisticRegression, buildMlp, REFERENCE_MODELS } from '@scoreq/onnx-builder';
+import { buildEmbeddingLookup, buildLogisticRegression, buildMlp, REFERENCE_MODELS, stringInputModel, zipMapClassifier } from '@scoreq/onnx-builder';
 import { formatValidationReport, ModelValidator, sha256Hex, type VersionFile } from '../src/index.js';
 import { hasCode } from './helpers.js';
-import {
-  identityModel,
-  logModel,
-  misdeclaredShapeModel,
-  misdeclaredTypeModel,
-  sequenceInputModel,
-  stringInputModel,
-  twoInputAdd,
-  zipMapClassifier,
-} from './models.js';
+import { identityModel, logModel, misdeclaredShapeModel, misdeclaredTypeModel, sequenceInputModel, twoInputAdd } from './models.js';
 
 let dir: string;
 let pool: InferencePool;
