@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import onnxProto from 'onnx-proto';
 import { keys, type ErrorCode, type ModelEvent, type ModelMetadata } from '@scoreq/contracts';
 import { ScoringClient } from '@scoreq/client';
 import { InferencePool } from '@scoreq/inference';
-import { buildLogisticRegression, buildMlp, REFERENCE_MODELS, stringInputModel } from '@scoreq/onnx-builder';
+import { buildLogisticRegression, buildMlp, REFERENCE_MODELS, stringInputModel, zipMapClassifier } from '@scoreq/onnx-builder';
 import { ModelRegistry, sha256Hex, subscribeModelEvents, type RegistryOptions } from '@scoreq/registry';
 import { featureNames } from './helpers/models.js';
 import { cleanupPrefix, redisUrl, testPrefix } from './helpers/redis.js';
@@ -104,49 +103,6 @@ function code(expected: ErrorCode, pattern?: RegExp): (err: unknown) => true {
     if (pattern) assert.match(String(message), pattern);
     return true;
   };
-}
-
-/**
- * What skl2onnx writes for a classifier by default: a `label` tensor and `probabilities` as
- * ZipMap (a sequence of maps). onnx-builder writes tensors only, so it is encoded here.
- */
-function zipMapClassifier(): Uint8Array {
-  const proto = onnxProto.onnx;
-  const A = proto.AttributeProto.AttributeType;
-  const dims = (...d: (number | string)[]) => ({ dim: d.map((x) => (typeof x === 'string' ? { dimParam: x } : { dimValue: x })) });
-  const graph = {
-    name: 'zipmap',
-    node: [
-      {
-        opType: 'ArgMax',
-        input: ['input'],
-        output: ['label'],
-        name: 'argmax',
-        attribute: [
-          { name: 'axis', type: A.INT, i: 1 },
-          { name: 'keepdims', type: A.INT, i: 0 },
-        ],
-      },
-      {
-        opType: 'ZipMap',
-        domain: 'ai.onnx.ml',
-        input: ['input'],
-        output: ['probabilities'],
-        name: 'zipmap',
-        attribute: [{ name: 'classlabels_int64s', type: A.INTS, ints: [0, 1] }],
-      },
-    ],
-    input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: dims('N', 2) } } }],
-    output: [
-      { name: 'label', type: { tensorType: { elemType: 7, shape: dims('N') } } },
-      { name: 'probabilities', type: { sequenceType: { elemType: { mapType: { keyType: 7, valueType: { tensorType: { elemType: 1 } } } } } } },
-    ],
-  };
-  const opsetImport = [
-    { domain: '', version: 17 },
-    { domain: 'ai.onnx.ml', version: 3 },
-  ];
-  return new Uint8Array(proto.ModelProto.encode({ irVersion: 8, opsetImport, producerName: 'test', graph }).finish());
 }
 
 test('a pushed file becomes v1 with its hash, size, author, comment, signature and metadata, in the record producers read', async (t) => {
