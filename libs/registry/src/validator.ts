@@ -91,11 +91,11 @@ export class ModelValidator {
 
   /**
    * Frees the sessions `inspect` or `validate` loaded for these bytes in the pool's threads
-   * (lazily, with the pool's next tasks): a long-lived registry validates many versions, and
-   * the pool may be a worker's. A later use simply loads them again.
+   * (in the background): a long-lived registry validates many versions, and the pool may be a
+   * worker's. A later use simply loads them again.
    */
   release(sha256: string): void {
-    this.pool.release(sessionKey(sha256));
+    void this.pool.release(sessionKey(sha256));
   }
 
   private async check(candidate: VersionFile, current?: VersionFile & { alias: string }): Promise<ValidationReport> {
