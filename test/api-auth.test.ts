@@ -38,6 +38,8 @@ const idle: ModelRecord = {
   },
 };
 const job = { model: 'idle', rows: [{ a: 1, b: 2 }] };
+/** A key of the right form that no one holds. */
+const wrongKey = { authorization: `Bearer sq_0000000000000000_${'A'.repeat(32)}` };
 let redis: Redis;
 let app: FastifyInstance;
 let client: ScoringClient;
@@ -155,11 +157,10 @@ test('a key over its rate limit gets 429 with Retry-After, other keys are unaffe
   assert.equal((await limited.inject(as(two, { url: '/v1/jobs/idle.unknown' }))).statusCode, 404);
 });
 
-test('a client address sending too many requests without a valid key gets 429 with Retry-After before any key is checked', async () => {
+test('a client address sending too many requests without a valid key gets 429 with Retry-After, while a valid key from it is served', async () => {
   const limit = 3;
   const limited = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: limit });
   const guesser = { remoteAddress: '203.0.113.7' };
-  const wrongKey = { authorization: `Bearer sq_0000000000000000_${'A'.repeat(32)}` };
   for (let i = 0; i < limit; i++) await unauthenticated(limited, { ...guesser, headers: i % 2 === 0 ? wrongKey : {} });
   const before = await idleJobCount();
   const over = await limited.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...guesser, headers: wrongKey });
@@ -168,14 +169,73 @@ test('a client address sending too many requests without a valid key gets 429 wi
   assert.match(body(over).error.message, new RegExp(`client 203\\.0\\.113\\.7 made more than ${limit} requests without a valid API key`));
   const retryAfter = Number(over.headers['retry-after']);
   assert.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After ${String(over.headers['retry-after'])}`);
-  // Checked before the key: even a valid key from that address waits out the minute.
-  const valid = await limited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }));
-  assert.equal(valid.statusCode, 429, valid.body);
   assert.equal(await idleJobCount(), before, 'a limited request enqueued nothing');
+  // The key is checked first: a valid key from that address (another user behind the same
+  // proxy or NAT) is served, a refused one still waits out the minute.
+  const valid = await limited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...guesser }));
+  assert.equal(valid.statusCode, 202, valid.body);
+  assert.equal(await idleJobCount(), before + 1);
+  for (const headers of [wrongKey, {}]) {
+    const still = await limited.inject({ method: 'POST', url: '/v1/jobs', payload: job, ...guesser, headers });
+    assert.equal(still.statusCode, 429, still.body);
+  }
+  // Refusals of an address this instance knows is blocked are not counted again in Redis.
+  assert.equal(await redis.get(`${prefix}:rate-limit:unauthenticated:203.0.113.7`), String(limit + 1));
   // Other addresses are unaffected, with a key or without.
   const elsewhere = { remoteAddress: '203.0.113.8' };
   assert.equal((await limited.inject(as(acme, { method: 'POST', url: '/v1/jobs', payload: job, ...elsewhere }))).statusCode, 202);
   await unauthenticated(limited, { ...elsewhere, headers: wrongKey });
+});
+
+test('refused keys count per /64 for IPv6 clients and per address for IPv4, IPv4-mapped IPv6 as IPv4', async () => {
+  const limited = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: 1 });
+  const refusedFrom = (remoteAddress: string) => limited.inject({ method: 'POST', url: '/v1/jobs', payload: job, remoteAddress, headers: wrongKey });
+  await unauthenticated(limited, { remoteAddress: '2001:db8:1:2::a', headers: wrongKey });
+  const sameNetwork = await refusedFrom('2001:db8:1:2:ffff:ffff:ffff:b');
+  assert.equal(sameNetwork.statusCode, 429, sameNetwork.body);
+  assert.match(body(sameNetwork).error.message, /^client 2001:db8:1:2::\/64 made more than 1 requests/);
+  await unauthenticated(limited, { remoteAddress: '2001:db8:1:3::a', headers: wrongKey });
+
+  await unauthenticated(limited, { remoteAddress: '::ffff:203.0.113.20', headers: wrongKey });
+  const mapped = await refusedFrom('203.0.113.20');
+  assert.equal(mapped.statusCode, 429, mapped.body);
+  assert.match(body(mapped).error.message, /^client 203\.0\.113\.20 made/);
+  await unauthenticated(limited, { remoteAddress: '203.0.113.21', headers: wrongKey });
+});
+
+test('with SCOREQ_TRUST_PROXY naming the proxy, clients behind it are limited by their X-Forwarded-For address; without it, the header is ignored', async () => {
+  const proxy = '192.0.2.60';
+  const fromProxy = (target: FastifyInstance, client: string) =>
+    target.inject({ method: 'POST', url: '/v1/jobs', payload: job, remoteAddress: proxy, headers: { ...wrongKey, 'x-forwarded-for': client } });
+  const trusting = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: 1, SCOREQ_TRUST_PROXY: `10.9.9.9, ${proxy}` });
+  assert.equal((await fromProxy(trusting, '198.51.100.1')).statusCode, 401);
+  const over = await fromProxy(trusting, '198.51.100.1');
+  assert.equal(over.statusCode, 429, over.body);
+  assert.match(body(over).error.message, /^client 198\.51\.100\.1 made/);
+  assert.equal((await fromProxy(trusting, '198.51.100.2')).statusCode, 401, 'another client behind the proxy is counted apart');
+
+  const untrusting = await open({ SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: 1 });
+  const direct = '192.0.2.61';
+  const spoofed = (client: string) =>
+    untrusting.inject({ method: 'POST', url: '/v1/jobs', payload: job, remoteAddress: direct, headers: { ...wrongKey, 'x-forwarded-for': client } });
+  assert.equal((await spoofed('198.51.100.3')).statusCode, 401);
+  const shared = await spoofed('198.51.100.4');
+  assert.equal(shared.statusCode, 429, shared.body);
+  assert.match(body(shared).error.message, /^client 192\.0\.2\.61 made/);
+});
+
+test('SCOREQ_TRUST_PROXY values that would trust any client, hop counts and non-addresses are refused naming the variable', async () => {
+  for (const value of ['true', '*', '0.0.0.0/0', '10.0.0.1,::/0', '1', 'proxy.internal', '10.0.0.0/33']) {
+    await assert.rejects(
+      buildApi({ config: testConfig(prefix, 'unused', { SCOREQ_TRUST_PROXY: value }), logger: createLogger({ level: 'silent' }) }),
+      (err: { code?: string; message?: string; details?: { variables?: string[] } }) => {
+        assert.equal(err.code, 'CONFIG_INVALID', value);
+        assert.deepEqual(err.details?.variables, ['SCOREQ_TRUST_PROXY']);
+        assert.match(err.message ?? '', /SCOREQ_TRUST_PROXY=/);
+        return true;
+      },
+    );
+  }
 });
 
 test('SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN=0 turns the per-address limit off', async () => {

@@ -132,6 +132,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       // One debug line per request (http-metrics.ts) instead of Fastify's two info lines.
       logController: new LogController({ disableRequestLogging: true }),
       requestIdHeader: 'x-request-id',
+      // request.ip, which the per-address limits count, from X-Forwarded-For only when it
+      // comes through a proxy named in SCOREQ_TRUST_PROXY.
+      trustProxy: o.trustProxy === false ? false : [...o.trustProxy],
     });
     app.addHook('onClose', closeAll);
     app.setValidatorCompiler(validatorCompiler);

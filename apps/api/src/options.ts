@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import type { Logger, ScoreqMetrics } from '@scoreq/telemetry';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 /** Options of {@link buildApi} and {@link startApi}. */
 export interface ApiOptions {
@@ -8,7 +9,7 @@ export interface ApiOptions {
    * Configuration from the environment (`loadConfig()`): REDIS_URL, SCOREQ_PREFIX, PORT,
    * SCOREQ_AUTH, SCOREQ_BODY_LIMIT_BYTES, SCOREQ_RATE_LIMIT_PER_MIN,
    * SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN, SCOREQ_MAX_JOB_ROWS,
-   * SCOREQ_RESULT_TTL_SEC, the registry's SCOREQ_MODEL_STORE* and LOG_LEVEL.
+   * SCOREQ_RESULT_TTL_SEC, SCOREQ_TRUST_PROXY, the registry's SCOREQ_MODEL_STORE* and LOG_LEVEL.
    */
   config: EnvConfig;
   /**
@@ -56,6 +57,8 @@ export interface ResolvedApiOptions {
   readonly maxWaitMs: number;
   readonly port: number;
   readonly host: string;
+  /** Fastify's `trustProxy`, from config.SCOREQ_TRUST_PROXY. */
+  readonly trustProxy: TrustProxy;
 }
 
 export const API_DEFAULTS = Object.freeze({
@@ -66,7 +69,10 @@ export const API_DEFAULTS = Object.freeze({
 /** Longest timer Node can arm. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** Applies the defaults once and refuses bad values by name (INVALID_OPTION). */
+/**
+ * Applies the defaults once and refuses bad values by name (INVALID_OPTION; CONFIG_INVALID for
+ * SCOREQ_TRUST_PROXY).
+ */
 export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object');
   if (typeof options.config !== 'object' || options.config === null) throw invalid('config', 'is required (loadConfig())');
@@ -78,6 +84,7 @@ export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalid('port', `must be an integer from 0 to 65535, got ${JSON.stringify(port)}`);
   const host = options.host ?? API_DEFAULTS.host;
   if (typeof host !== 'string' || host === '') throw invalid('host', `must be a non-empty string, got ${JSON.stringify(host)}`);
+  const trustProxy = parseTrustProxy(options.config.SCOREQ_TRUST_PROXY);
   return Object.freeze({
     config: options.config,
     logger: options.logger,
@@ -86,6 +93,7 @@ export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
     maxWaitMs,
     port,
     host,
+    trustProxy,
   });
 }
 

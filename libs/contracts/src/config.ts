@@ -81,7 +81,13 @@ export const ENV_SCHEMA = {
   SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN: int(0)
     .default(60)
     .describe(
-      'Requests without a valid API key (missing, wrong or revoked) one client address may make per minute on the HTTP API, across API instances; over it, its requests answer 429 before their key is checked until the minute ends (0: no limit)',
+      'Requests without a valid API key (missing, wrong or revoked) one client (an IPv4 address, or an IPv6 /64) may make per minute on the HTTP API, across API instances; over it, its requests with a refused key answer 429 until the minute ends, while valid keys are served as usual (0: no limit)',
+    ),
+  SCOREQ_TRUST_PROXY: z
+    .string()
+    .default('')
+    .describe(
+      'Comma list of the addresses or CIDRs (or loopback, linklocal, uniquelocal) of proxies in front of the HTTP API whose X-Forwarded-For names the client, e.g. 10.0.0.5,10.1.0.0/16; empty: none, the client is the connecting address. true, * and hop counts are refused (a client could pose as any address)',
     ),
   SCOREQ_RUNS_DIR: z
     .string()

@@ -24,8 +24,9 @@ const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: null, tenant: DEFAULT_T
 /** Options of {@link registerAuth}. */
 export interface AuthOptions {
   /**
-   * Requests without a valid key one client address may make per minute (0: no limit); over
-   * it they answer 429 RATE_LIMITED before their key is checked (SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN).
+   * Requests with a refused key one client (an IPv4 address, an IPv6 /64) may make per minute
+   * (0: no limit); over it, its requests with a refused key answer 429 RATE_LIMITED instead of
+   * 401 until the minute ends, while valid keys are served (SCOREQ_RATE_LIMIT_UNAUTHENTICATED_PER_MIN).
    */
   unauthenticatedPerMinute: number;
 }
@@ -34,7 +35,8 @@ export interface AuthOptions {
  * Authentication and scopes, one hook for every route. With `store` null (SCOREQ_AUTH=off) every
  * request is tenant 'default' with every scope. Unknown routes are left to the 404 handler, so
  * a wrong path says so whether or not a key came with it. Requests whose key is refused are
- * rate limited per client address (the per-key limit never sees them).
+ * rate limited per client address (the per-key limit never sees them); a valid key is never
+ * limited per address, so one guesser cannot lock out the others behind its proxy or NAT.
  */
 export function registerAuth(app: FastifyInstance, store: ApiKeyStore | null, options: AuthOptions): void {
   const perMinute = options.unauthenticatedPerMinute;
@@ -68,9 +70,11 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** The principal of the request's key; a refused key counts against the client's address. */
+/**
+ * The principal of the request's key. The key is checked first: a refused one counts against
+ * the client's address (429 once it is over), a valid one is served whatever its address did.
+ */
 async function authenticate(request: FastifyRequest, reply: FastifyReply, store: ApiKeyStore, limiter: UnauthenticatedLimiter | null): Promise<Principal> {
-  limiter?.assertAllowed(request.ip, reply);
   try {
     return await store.verify(presentedKey(request));
   } catch (err) {
