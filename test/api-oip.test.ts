@@ -1,9 +1,9 @@
 /**
  * The Open Inference Protocol v2 routes of the HTTP API, on real Redis with a real in-process
  * worker: server and model metadata, readiness, and infer with several named inputs and outputs
- * (FP32, INT64, BOOL) through the queue and micro-batcher, data flat or nested, JSON whatever the
- * Content-Type; bad requests answered in the protocol's `{ "error": "..." }` form with nothing
- * enqueued. The binary tensor form and real clients' requests: api-oip-clients.test.ts.
+ * (FP32, INT64, BOOL) through the queue and micro-batcher, data flat or nested, JSON with no
+ * Content-Type, as application/json or octet-stream (others 415); bad requests answered in the
+ * protocol's `{ "error": "..." }` form with nothing enqueued. The binary tensor form and real clients' requests: api-oip-clients.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -264,13 +264,30 @@ test('data nested per the shape scores like flat data; nesting deeper than the s
   await refused('pair', { inputs: text }, 400, /^inputs\[0\]\.data\[1\]\[1\]: expected a finite number or a boolean, got "four"/);
 });
 
-test('a /v2 body is read as JSON whatever its Content-Type, or without one; /v1 still refuses octet-stream', async () => {
+test('a /v2 body is read as JSON without a Content-Type, as application/json or octet-stream; other types answer 415; /v1 still refuses octet-stream', async () => {
   const payload = JSON.stringify({ inputs: pairInputs([1, 2], [3, 4], [true, false]) });
-  for (const headers of [{}, { 'content-type': 'application/octet-stream' }, { 'content-type': 'text/plain' }, { 'content-type': 'application/json' }]) {
+  const accepted = [
+    {},
+    { 'content-type': 'application/octet-stream' },
+    { 'content-type': 'application/json' },
+    { 'content-type': 'Application/JSON; charset=utf-8' },
+  ];
+  for (const headers of accepted) {
     const res = await fx.app.inject(fx.authed({ method: 'POST', url: inferUrl('pair'), payload, headers }));
     assert.equal(res.statusCode, 200, `${JSON.stringify(headers)}: ${res.body}`);
     assert.match(String(res.headers['content-type']), /^application\/json/);
     assert.deepEqual(res.json<InferResponse>().outputs.find((o) => o.name === 'sum')!.data, [4, 6]);
+  }
+  // Types a web page may POST without a CORS preflight.
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain; charset=utf-8']) {
+    const message = await fx.refused(
+      'pair',
+      fx.authed({ method: 'POST', url: inferUrl('pair'), payload, headers: { 'content-type': type } }),
+      415,
+      /is not taken/,
+    );
+    assert.ok(message.includes(JSON.stringify(type)), message);
+    assert.match(message, /send application\/json or application\/octet-stream \(or no Content-Type\)/);
   }
   const v1 = await fx.app.inject(
     fx.authed({
@@ -282,6 +299,19 @@ test('a /v2 body is read as JSON whatever its Content-Type, or without one; /v1 
   );
   assert.equal(v1.statusCode, 415, v1.body);
   assert.equal(v1.json<{ error: { code: string } }>().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('a shape of thousands of dimensions with data nested as deep answers 400 naming the shape, and enqueues nothing', async () => {
+  const rank = 20_000;
+  const shape = `[${Array.from({ length: rank }, () => '1').join(',')}]`;
+  const data = `${'['.repeat(rank)}1${']'.repeat(rank)}`;
+  const payload = `{"inputs":[{"name":"a","shape":${shape},"datatype":"FP32","data":${data}}]}`;
+  await fx.refused(
+    'pair',
+    fx.authed({ method: 'POST', url: inferUrl('pair'), payload, headers: { 'content-type': 'application/json' } }),
+    400,
+    /^inputs\[0\]\.shape: a tensor has at most 16 dimensions/,
+  );
 });
 
 test('malformed JSON, unknown models and versions, path tricks and a missing key answer in the protocol form and enqueue nothing', async () => {

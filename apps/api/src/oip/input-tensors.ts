@@ -44,22 +44,39 @@ export function inputTensors(inputs: readonly RequestInput[], tail: Buffer): Inp
 }
 
 /**
- * Values of nested arrays in row-major order. Nesting deeper than the shape's rank is refused
- * (it bounds the recursion too); the count is checked against the shape later, as Triton does.
+ * Values of nested arrays in row-major order. Nesting deeper than the shape's rank is refused;
+ * the count is checked against the shape later, as Triton does. Walked with a stack of its
+ * own, not recursion, so no nesting can overflow the call stack.
  */
 function flatten(data: readonly unknown[], rank: number, field: string): Value[] {
   const out: Value[] = [];
-  const walk = (node: readonly unknown[], depth: number, path: string): void => {
-    for (let i = 0; i < node.length; i++) {
-      const v = node[i];
-      if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out.push(v);
-      else if (Array.isArray(v) && depth < rank) walk(v, depth + 1, `${path}[${i}]`);
-      else if (Array.isArray(v)) throw invalid(`${path}[${i}] is nested deeper than the input's ${rank} dimensions`, `${path}[${i}]`);
-      else throw invalid(`${path}[${i}]: expected a finite number or a boolean, got ${JSON.stringify(v) ?? String(v)}`, `${path}[${i}]`);
+  /** The arrays being walked, outermost first, each with the index of its next value. */
+  const stack: { node: readonly unknown[]; next: number; path: string }[] = [{ node: data, next: 0, path: field }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.node.length) {
+      stack.pop();
+      continue;
     }
-  };
-  walk(data, 1, field);
+    const i = top.next++;
+    const v = top.node[i];
+    if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
+      out.push(v);
+      continue;
+    }
+    const path = `${top.path}[${i}]`;
+    if (Array.isArray(v) && stack.length < rank) stack.push({ node: v, next: 0, path });
+    else if (Array.isArray(v)) throw invalid(`${path} is nested deeper than the input's ${rank} dimensions`, path);
+    else throw invalid(`${path}: expected a finite number or a boolean, got ${describe(v)}`, path);
+  }
   return out;
+}
+
+/** A wrong value as a message shows it; objects by kind only (they may nest without end). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
 }
 
 function refuseSharedMemory(parameters: Record<string, unknown> | undefined, label: string, field: string): void {

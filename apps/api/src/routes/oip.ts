@@ -30,8 +30,9 @@ const EXTENSIONS = ['binary_tensor_data'];
  * The Open Inference Protocol v2 as KServe and Triton define it: server and model metadata,
  * liveness and readiness, and infer. An infer call is an ordinary scoring job with tensors: it
  * goes through the queue and the micro-batcher like any other, and the call waits for it.
- * Bodies are JSON whatever their Content-Type, with Triton's binary tensors after it when
- * `Inference-Header-Content-Length` says so. Errors answer `{ "error": "<message>" }`.
+ * Bodies are JSON (no Content-Type, application/json or octet-stream), with Triton's binary
+ * tensors after it when `Inference-Header-Content-Length` says so. Errors answer
+ * `{ "error": "<message>" }`.
  */
 export function oipRoutes(ctx: ApiContext) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -97,7 +98,8 @@ export function oipRoutes(ctx: ApiContext) {
       description:
         'Scores the tensors through the queue and the micro-batcher like any job, and waits for the result ' +
         `(at most ${ctx.options.maxWaitMs} ms; then 408 WAIT_TIMEOUT naming the job id, which GET /v1/jobs/:id still answers). ` +
-        'The body is JSON whatever its Content-Type; with binary tensors (Triton binary tensor data extension) the JSON is the first ' +
+        'The body is JSON, sent without a Content-Type, as application/json or as application/octet-stream (others 415); ' +
+        'with binary tensors (Triton binary tensor data extension) the JSON is the first ' +
         'Inference-Header-Content-Length bytes and the tensor bytes follow. Input data may be flat or nested per the shape.',
       body: inferRequest,
       response: { 200: inferResponse, ...v2Errors(400, 404, 408, 413, 415, 500, ...AUTH_ERRORS) },

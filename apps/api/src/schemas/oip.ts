@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { modelName, versionRef } from './common.js';
 
+/** Most dimensions an input tensor may have (ONNX models seldom take more than 5). */
+export const MAX_RANK = 16;
+
 /** Parameters of Triton's binary tensor data extension; others are taken and ignored. */
 const binarySize = z.number().int().nonnegative().optional().describe('Bytes of this tensor after the JSON header (binary tensor data extension)');
 
@@ -16,7 +19,7 @@ export const inferRequest = z
       .array(
         z.object({
           name: z.string().min(1),
-          shape: z.array(z.number().int().nonnegative()),
+          shape: z.array(z.number().int().nonnegative()).max(MAX_RANK, `a tensor has at most ${MAX_RANK} dimensions; reshape the input to the model's shape`),
           datatype: z.string().min(1).describe('FP32, FP64, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 or BOOL (not FP16, BF16 or BYTES)'),
           data: z
             .array(z.unknown())
