@@ -40,7 +40,7 @@ return { n, redis.call('PTTL', KEYS[1]) }`;
  * Most blocked clients one instance remembers; past it the oldest entry goes. Every block
  * lasts at most a minute, so the oldest entry is also the first to end.
  */
-const MAX_BLOCKED = 10_000;
+export const MAX_BLOCKED = 10_000;
 
 /**
  * Requests with a refused API key (missing, malformed, wrong or revoked), per client per
