@@ -1,4 +1,5 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Redis } from 'ioredis';
 import { ScoreqError, type EnvConfig } from '@scoreq/contracts';
 import type { InferencePool } from '@scoreq/inference';
@@ -125,8 +126,8 @@ export function registryOptionsFromConfig(config: EnvConfig, redis: Redis): Regi
  * directory would delete stored model bytes.
  */
 function assertSeparateDirs(cacheDir: string, storeDir: string): void {
-  const cache = resolve(cacheDir);
-  const store = resolve(storeDir);
+  const cache = canonical(cacheDir);
+  const store = canonical(storeDir);
   if (!contains(cache, store) && !contains(store, cache)) return;
   throw new ScoreqError(
     'CONFIG_INVALID',
@@ -136,10 +137,25 @@ function assertSeparateDirs(cacheDir: string, storeDir: string): void {
   );
 }
 
-/** Whether `inner` is `outer` or a directory under it (both resolved). */
+/** Whether `inner` is `outer` or a directory under it (both canonical). */
 function contains(outer: string, inner: string): boolean {
   const rel = relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * The directory's absolute path with symbolic links resolved, so a link to the store counts as
+ * the store. A directory not created yet resolves through its nearest existing ancestor.
+ */
+function canonical(dir: string): string {
+  const absolute = resolve(dir);
+  let existing = absolute;
+  while (!existsSync(existing)) {
+    const parent = dirname(existing);
+    if (parent === existing) return absolute;
+    existing = parent;
+  }
+  return join(realpathSync(existing), relative(existing, absolute));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

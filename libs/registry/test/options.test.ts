@@ -1,6 +1,8 @@
 /** Registry options: defaults applied once, frozen, and each bad value refused by name. */
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '@scoreq/contracts';
@@ -57,6 +59,7 @@ test('a file store sharing its directory with the cache, or nested in it, is ref
     ['models', './models/'],
     ['models/cache', 'models'],
     ['cache', 'cache/store'],
+    ['store/..cache', 'store'], // a name starting with '..' is inside, not above
   ];
   for (const [cacheDir, storeDir] of overlapping) {
     assert.throws(
@@ -71,4 +74,22 @@ test('a file store sharing its directory with the cache, or nested in it, is ref
   }
   assert.doesNotThrow(() => resolveRegistryOptions({ redis, cacheDir: 'models-cache', storeDir: 'models' }), 'a sibling whose name starts alike is fine');
   assert.doesNotThrow(() => resolveRegistryOptions({ redis, store: 'redis', cacheDir: 'models', storeDir: 'models' }), 'the Redis store has no directory');
+});
+
+test('a cache directory that is a symbolic link to the store directory is refused too', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'scoreq-options-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const storeDir = join(root, 'store');
+  await mkdir(storeDir);
+  await symlink(storeDir, join(root, 'cache-link'));
+  assert.throws(
+    () => resolveRegistryOptions({ redis, cacheDir: join(root, 'cache-link'), storeDir }),
+    hasCode('CONFIG_INVALID', 'cacheDir', /must be separate/),
+  );
+  assert.throws(
+    () => resolveRegistryOptions({ redis, cacheDir: join(root, 'cache-link', 'not-yet'), storeDir }),
+    hasCode('CONFIG_INVALID', 'cacheDir', /must be separate/),
+    'a directory not created yet under the link',
+  );
+  assert.doesNotThrow(() => resolveRegistryOptions({ redis, cacheDir: join(root, 'cache'), storeDir }));
 });
