@@ -42,6 +42,9 @@ export class InferencePool {
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // Tasks keep their order when no thread is free: otherwise a release task can be pushed
+      // behind a later load of the same version and free the freshly warmed session.
+      stricterFIFO: true,
       closeTimeout: options.closeTimeoutMs ?? 30_000,
     });
     this.onError = options.onError;
