@@ -235,6 +235,7 @@ async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDep
     capacityJobs: defaults.capacityJobs,
     run: (inputs) => sessions.run(inputs),
     onBatch: (r) => deps.onBatch(model, v.version, r),
+    onIdle: () => sessions.releaseIfIdle(),
   });
   logger.info({ model, version: v.version, loadMs: Math.round(loaded.loadMs), batching: batch.dynamic }, 'model version loaded');
   return { record, codec, batcher, sessions };

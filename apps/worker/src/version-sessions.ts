@@ -15,9 +15,10 @@ export interface VersionSessionsOptions {
 
 /**
  * One model version's sessions in the pool, as its batcher runs them. Retiring releases them
- * once the version's batcher is idle. The batcher stays open: a job that resolved the version
- * just before it retired still scores with it (its thread loads the session again), and the
- * release is sent again once that batch is done. Reviving loads them again.
+ * once the version's batcher is idle (its `onIdle` calls {@link VersionSessions.releaseIfIdle}).
+ * The batcher stays open: a job that resolved the version just before it retired still scores
+ * with it (its thread loads the session again), and the release is sent again once the
+ * batcher is idle again. Reviving loads them again.
  */
 export class VersionSessions {
   private readonly options: VersionSessionsOptions;
@@ -38,8 +39,6 @@ export class VersionSessions {
       return await pool.run({ key, path, inputs, fixedBatch });
     } finally {
       this.inFlight--;
-      // The batcher settles this batch and dispatches waiting jobs after the reply: look after that.
-      if (this.retired && this.inFlight === 0) setImmediate(() => this.releaseIfIdle());
     }
   }
 
@@ -56,7 +55,12 @@ export class VersionSessions {
     return this.options.pool.load(this.options.key, this.options.path);
   }
 
-  private releaseIfIdle(): void {
+  /**
+   * Frees the sessions in every thread if the version is retired and its batcher is idle: the
+   * batcher's `onIdle`. Its last jobs may settle without a batch (all past their deadline), so
+   * a finished batch is not the only moment the batcher goes idle.
+   */
+  releaseIfIdle(): void {
     if (!this.retired || this.inFlight > 0 || !this.options.idle()) return;
     void this.options.pool.release(this.options.key);
     if (!this.reported) this.options.onReleased();

@@ -11,6 +11,7 @@ import { now } from '@scoreq/contracts';
 import {
   fixedPolicy,
   InferencePool,
+  type FlushPolicy,
   MicroBatcher,
   singlePolicy,
   type BatchItem,
@@ -345,6 +346,66 @@ test('drain called twice while a batch is in flight resolves both calls', async 
   assert.equal(spy.calls.length, 1);
   await Promise.all([b.drain(), b.drain()]);
   assertOwnRows(await pending, job, 'job');
+});
+
+// ---- idle ------------------------------------------------------------------------------
+
+/**
+ * Holds waiting jobs until every deadline among them has passed, then flushes by delay: what
+ * fixedPolicy does when a deadline falls just after maxDelayMs, without depending on timing.
+ */
+function untilDeadlinesPass(): FlushPolicy {
+  return {
+    maxBatchRows: 64,
+    decide: (s) => (s.now > s.earliestDeadline ? { flush: 'delay' } : { waitMs: s.earliestDeadline - s.now + 1 }),
+  };
+}
+
+/** Counts `onIdle` calls; `next()` resolves at the next one (a job's promise settles before its batch frees the slot). */
+function idleSpy(): { onIdle: () => void; readonly calls: number; next(): Promise<void> } {
+  let calls = 0;
+  const waiters: Array<() => void> = [];
+  return {
+    onIdle: () => {
+      calls++;
+      for (const resolve of waiters.splice(0)) resolve();
+    },
+    get calls() {
+      return calls;
+    },
+    next: () => new Promise<void>((resolve) => waiters.push(resolve)),
+  };
+}
+
+test('onIdle is called once when the last batch settles, not after every batch, and again after the next job', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const idle = idleSpy();
+  const b = batcher({ policy: fixedPolicy({ maxBatchRows: 4, maxDelayMs: NEVER_MS }), run: spy.run, onIdle: idle.onIdle });
+  let becameIdle = idle.next();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => b.submit(mlpJob(1, 1300 + i).item)));
+  await becameIdle;
+  assert.equal(spy.calls.length, 5, 'five batches ran');
+  assert.equal(idle.calls, 1, 'idle once, after the last of them');
+
+  becameIdle = idle.next();
+  await b.submit(mlpJob(1, 1320, { deadline: now() + NEVER_MS }).item);
+  await becameIdle;
+  await b.drain();
+  assert.equal(idle.calls, 2, 'idle again after the next job; draining an idle batcher is no new transition');
+});
+
+test('onIdle is called when the last waiting jobs pass their deadline before their batch leaves, though no batch runs', async () => {
+  const spy = spyOn('mlp@1', paths.mlp);
+  const idle = idleSpy();
+  const b = batcher({ policy: untilDeadlinesPass(), run: spy.run, onIdle: idle.onIdle });
+  const jobs = [b.submit(mlpJob(1, 1400, { deadline: now() + 5 }).item), b.submit(mlpJob(2, 1401, { deadline: now() + 5 }).item)];
+  assert.equal(b.heldJobs, 2, 'both wait for the batch');
+  assert.equal(idle.calls, 0);
+  for (const job of jobs) await assert.rejects(job, hasCode('DEADLINE_EXCEEDED'));
+  assert.equal(spy.calls.length, 0, 'no batch ran');
+  assert.equal(b.heldJobs, 0);
+  assert.equal(idle.calls, 1, 'idle, though no batch settled');
+  await b.drain();
 });
 
 // ---- bulk lane ---------------------------------------------------------------------------

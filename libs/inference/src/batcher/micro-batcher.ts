@@ -28,6 +28,12 @@ export interface MicroBatcherOptions {
   bulkSliceMs?: number;
   /** Called after every batch, from the main thread. */
   onBatch?: (record: BatchRecord) => void;
+  /**
+   * Called when the batcher becomes idle: every job it was handed has settled (scored, failed,
+   * or rejected past its deadline without running) and no batch is in flight. Once per
+   * transition to idle, not per batch.
+   */
+  onIdle?: () => void;
   /** Prefix of batch ids, unique per process. */
   idPrefix?: string;
 }
@@ -75,6 +81,8 @@ export class MicroBatcher {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private draining = false;
+  /** Whether a job arrived since the batcher was last idle: {@link MicroBatcherOptions.onIdle} fires on the way back. */
+  private busy = false;
   private idle: (() => void) | undefined;
   private drained: Promise<void> | undefined;
 
@@ -106,6 +114,7 @@ export class MicroBatcher {
         this.pendingRows += item.rows;
         this.lastRealtimeAt = arrivedAt;
       }
+      this.busy = true;
       this.pump();
     });
   }
@@ -129,7 +138,12 @@ export class MicroBatcher {
   private pump(): void {
     this.pumpRealtime();
     this.pumpBulk();
-    if (this.draining && this.isIdle()) this.idle?.();
+    if (!this.isIdle()) return;
+    if (this.draining) this.idle?.();
+    if (this.busy) {
+      this.busy = false;
+      this.options.onIdle?.();
+    }
   }
 
   private pumpRealtime(): void {
