@@ -1,7 +1,8 @@
 /**
  * Aliases on real Redis with real onnxruntime: promotion after validation (with the comparison
  * report), refusal when validation fails, racing promotions, rollback, the history of moves,
- * deletion refused for aliased versions, deletion racing a push of the same bytes, and retention.
+ * deletion refused for aliased versions, deletion racing a push of the same bytes (or one that
+ * died), and retention.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -243,8 +244,27 @@ test('bytes another process is pushing are kept when the last version using them
 
   await redis.srem(pushing, 'other-process');
   await f.registry.push('a', model(7), { metadata });
+  assert.equal(await redis.exists(keys(f.prefix).modelBytesSkipped()), 0, 'recorded by then: no longer set aside for a later look');
   await f.registry.remove('a', '2');
   assert.ok(!(await readdir(f.storeDir)).includes(file), 'with no push under way the bytes go');
+});
+
+test('bytes kept for a push that died before recording them are deleted by the next change once its mark has expired', async (t) => {
+  const f = await fixture(t);
+  const sha = sha256Hex(model(9));
+  const file = `${sha}.onnx`;
+  const k = keys(f.prefix);
+  await f.registry.push('a', model(9), { metadata });
+  // What a push of the same bytes leaves when its process dies: a mark nobody renews any more.
+  await redis.multi().sadd(k.modelBytesPushing(sha), 'dead-process').pexpire(k.modelBytesPushing(sha), 200).exec();
+  await f.registry.remove('a', '1');
+  assert.ok((await readdir(f.storeDir)).includes(file), 'kept while the mark lasts');
+  assert.deepEqual(await redis.smembers(k.modelBytesSkipped()), [sha], 'set aside for a later look');
+
+  while ((await redis.exists(k.modelBytesPushing(sha))) === 1) await delay(50);
+  await f.registry.push('b', model(10), { metadata });
+  assert.ok(!(await readdir(f.storeDir)).includes(file), 'a push of other bytes collected them');
+  assert.equal(await redis.exists(k.modelBytesSkipped()), 0);
 });
 
 test('a push of bytes whose deletion is under way in another process stores them only once the deletion is over', async (t) => {

@@ -83,6 +83,8 @@ export function keys(prefix: string) {
     modelBytesPushing: (sha256: string) => `${prefix}:model-bytes-pushing:${sha256}`,
     /** Set of tokens of byte deletions checking these bytes (expires); pushes of them wait until it is gone. */
     modelBytesDeleting: (sha256: string) => `${prefix}:model-bytes-deleting:${sha256}`,
+    /** Set of sha256s a byte deletion skipped while a push was storing them: the next deletion looks at them again. */
+    modelBytesSkipped: () => `${prefix}:model-bytes-skipped`,
     /** Pub/sub channel of JSON {@link ModelEvent}s: one per change of a model record. */
     modelEvents: () => `${prefix}:model-events`,
     /** Hash of one API key: sha256 of its secret, tenant, scopes, created/revoked times. */

@@ -2,13 +2,42 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { keys } from '@scoreq/contracts';
+import type { Logger } from '@scoreq/telemetry';
 
-/** How long a push's mark outlives a process that died before clearing it: longer than any put and commit. */
-const PUSH_MARK_MS = 10 * 60_000;
-/** How long a deletion's mark outlives a process that died before clearing it. */
-const DELETE_MARK_MS = 30_000;
+export interface ByteGuardOptions {
+  /**
+   * How long a mark outlives a holder that stopped renewing it (a process that died), in ms.
+   * A live holder renews its marks every third of this, however long its work takes.
+   * @defaultValue {@link DEFAULT_MARK_TTL_MS}
+   */
+  markTtlMs?: number;
+  /** Where a failed renewal is reported (the next one tries again). */
+  logger: Logger;
+}
+
+/** Default {@link ByteGuardOptions.markTtlMs}: a crashed holder's mark is gone within 30 s. */
+export const DEFAULT_MARK_TTL_MS = 30_000;
 /** Pause between looks while a push waits for a deletion of its bytes to end (rare: same bytes, same moment). */
 const WAIT_STEP_MS = 20;
+
+/**
+ * For each sha256 (ARGV) whose push mark (KEYS[i + 1]) exists, adds it to the skipped set
+ * (KEYS[1]), else removes it from that set; returns 1 for each sha256 no push is storing. One
+ * script, so no deletion can drop a sha256 another deletion has just added because of a push.
+ */
+const SORT_BY_PUSH = `
+local deletable = {}
+for i, sha in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    redis.call('SADD', KEYS[1], sha)
+    deletable[i] = 0
+  else
+    redis.call('SREM', KEYS[1], sha)
+    deletable[i] = 1
+  end
+end
+return deletable
+`;
 
 /**
  * Keeps byte deletion, in any process, from removing bytes a push has stored but not yet
@@ -17,23 +46,33 @@ const WAIT_STEP_MS = 20;
  * sha256 as being deleted, then leaves alone any sha256 marked as being pushed, and reads the
  * records only after that. Whichever marks second sees the other's mark. Marks are sets of
  * tokens, so concurrent pushes (or deletions) of the same bytes do not clear each other's.
+ *
+ * Marks expire unless renewed, and their holders renew them while they work: a process that
+ * dies leaves a mark for one TTL at most. Bytes a deletion skipped because of a push are kept
+ * in a set that every later deletion looks at again, so the bytes of a push that died before
+ * recording its version are collected by the next deletion after its mark expired.
  */
 export class ByteGuard {
   private readonly redis: Redis;
   private readonly keys: ReturnType<typeof keys>;
+  private readonly markTtlMs: number;
+  private readonly logger: Logger;
 
   /** `redis` is the caller's connection; the guard never closes it. */
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string, options: ByteGuardOptions) {
     this.redis = redis;
     this.keys = keys(prefix);
+    this.markTtlMs = options.markTtlMs ?? DEFAULT_MARK_TTL_MS;
+    this.logger = options.logger;
   }
 
   /**
    * Marks a push of these bytes and resolves once no deletion of them is under way. Call the
-   * returned function once the version is recorded (or the push failed) to clear the mark.
+   * returned function once the version is recorded (or the push failed) to clear the mark;
+   * until then it is renewed.
    */
   async beginPush(sha256: string): Promise<() => Promise<void>> {
-    const end = await this.mark(this.keys.modelBytesPushing(sha256), PUSH_MARK_MS);
+    const end = await this.hold([this.keys.modelBytesPushing(sha256)]);
     try {
       while ((await this.redis.exists(this.keys.modelBytesDeleting(sha256))) === 1) await delay(WAIT_STEP_MS);
     } catch (err) {
@@ -44,26 +83,55 @@ export class ByteGuard {
   }
 
   /**
-   * Runs `step` with these sha256s marked as being deleted, giving it those no push is storing;
-   * `step` must read which versions reference them only then. Clears the marks after.
+   * Runs `step` with these sha256s, and those earlier deletions skipped, marked as being
+   * deleted, giving it those no push is storing; `step` must read which versions reference
+   * them only then. Clears the marks after. Does nothing when there is nothing to look at.
    */
   async deleting(shas: string[], step: (deletable: string[]) => Promise<void>): Promise<void> {
-    const ends = await Promise.all(shas.map((sha) => this.mark(this.keys.modelBytesDeleting(sha), DELETE_MARK_MS)));
+    const skipped = this.keys.modelBytesSkipped();
+    const candidates = [...new Set([...shas, ...(await this.redis.smembers(skipped))])];
+    if (candidates.length === 0) return;
+    const end = await this.hold(candidates.map((sha) => this.keys.modelBytesDeleting(sha)));
     try {
-      const pushing = await Promise.all(shas.map((sha) => this.redis.exists(this.keys.modelBytesPushing(sha))));
-      await step(shas.filter((_, i) => pushing[i] === 0));
+      const pushKeys = candidates.map((sha) => this.keys.modelBytesPushing(sha));
+      const deletable = (await this.redis.eval(SORT_BY_PUSH, pushKeys.length + 1, skipped, ...pushKeys, ...candidates)) as number[];
+      await step(candidates.filter((_, i) => deletable[i] === 1));
     } finally {
-      await Promise.all(ends.map((end) => end()));
+      await end();
     }
   }
 
-  private async mark(key: string, ttlMs: number): Promise<() => Promise<void>> {
+  /**
+   * Adds one token to each key's set and renews the keys every third of the TTL until the
+   * returned function takes the token out again. The timer is unref'd: a held mark never keeps
+   * the process alive.
+   */
+  private async hold(markKeys: string[]): Promise<() => Promise<void>> {
     const token = randomUUID();
-    const replies = await this.redis.multi().sadd(key, token).pexpire(key, ttlMs).exec();
-    const failed = replies?.find(([err]) => err !== null);
-    if (failed) throw failed[0];
+    const mark = async (): Promise<void> => {
+      const tx = this.redis.multi();
+      // SADD too, not only PEXPIRE: a renewal after a stall longer than the TTL puts the mark back.
+      for (const key of markKeys) tx.sadd(key, token).pexpire(key, this.markTtlMs);
+      const failed = (await tx.exec())?.find(([err]) => err !== null);
+      if (failed) throw failed[0];
+    };
+    await mark();
+    let renewing = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        renewing = mark().catch((err: unknown) => this.logger.warn({ err, keys: markKeys }, 'registry: could not renew a model byte mark; trying again'));
+      },
+      Math.max(1, Math.floor(this.markTtlMs / 3)),
+    );
+    timer.unref();
     return async () => {
-      await this.redis.srem(key, token);
+      clearInterval(timer);
+      // A renewal under way would put the token back after the SREM.
+      await renewing;
+      const tx = this.redis.multi();
+      for (const key of markKeys) tx.srem(key, token);
+      const failed = (await tx.exec())?.find(([err]) => err !== null);
+      if (failed) throw failed[0];
     };
   }
 }

@@ -33,7 +33,7 @@ export class ModelRegistry {
     this.options = resolveRegistryOptions(options);
     this.cache = new LocalModelCache(this.options.cacheDir, this.options.store);
     this.records = new ModelRecords(this.options.redis, this.options.prefix, this.options.maxAttempts);
-    this.guard = new ByteGuard(this.options.redis, this.options.prefix);
+    this.guard = new ByteGuard(this.options.redis, this.options.prefix, { logger: this.options.logger });
   }
 
   /**
@@ -237,12 +237,13 @@ export class ModelRegistry {
 
   /**
    * Deletes stored and cached bytes no version of any model names any more, unless a push of
-   * the same bytes is under way (see `ByteGuard`). Best effort.
+   * the same bytes is under way (see `ByteGuard`). Runs after every push too, with no bytes of
+   * its own maybe: bytes an earlier deletion skipped for a push that then died are collected
+   * here. Best effort.
    */
   private async deleteUnreferencedBytes(shas: string[]): Promise<void> {
-    if (shas.length === 0) return;
     await this.bestEffort('delete unreferenced model bytes', () =>
-      this.guard.deleting([...new Set(shas)], async (deletable) => {
+      this.guard.deleting(shas, async (deletable) => {
         if (deletable.length === 0) return;
         const referenced = new Set((await this.records.readAll()).flatMap((r) => Object.values(r.versions).map((v) => v.sha256)));
         for (const sha of deletable) {
