@@ -37,18 +37,20 @@ after(async () => {
   await redis.quit();
 });
 
-// Speed is never asserted here (BENCHMARKS.md): only that the bench runs, reports every
-// field and cleans up after itself.
-test('the realtime-small bench prints one JSON line with every figure positive and leaves no key behind', async () => {
+/** One timed run of a scenario on this test's prefix: its single JSON line (checked against the returned result) and its progress lines. */
+async function smokeRun(options: {
+  scenario: string;
+  jobs: number;
+  concurrency: number;
+  warmupJobs?: number;
+}): Promise<{ line: Record<string, unknown>; progress: string[] }> {
   const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
   const printed: string[] = [];
   const progress: string[] = [];
   const results = await runBench({
-    scenario: 'realtime-small',
-    jobs: 300,
+    ...options,
     runs: 1,
     threads: 1,
-    concurrency: 64,
     redisUrl: redisUrl(),
     prefix,
     env: {},
@@ -56,15 +58,26 @@ test('the realtime-small bench prints one JSON line with every figure positive a
     print: (line) => printed.push(line),
     progress: (line) => progress.push(line),
   });
-
   assert.equal(printed.length, 1, 'one JSON line per scenario');
   const line = JSON.parse(printed[0]!) as Record<string, unknown>;
   assert.deepEqual(line, results[0]);
-  assert.equal(line.scenario, 'realtime-small');
-  for (const field of NUMBERS) {
+  assert.equal(line.scenario, options.scenario);
+  return { line, progress };
+}
+
+/** Each named field of a result line is a finite number that passes `ok`. */
+function assertFigures(line: Record<string, unknown>, fields: readonly string[], ok: (value: number) => boolean, what: string): void {
+  for (const field of fields) {
     const value = line[field];
-    assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${field} is a positive number, got ${String(value)}`);
+    assert.ok(typeof value === 'number' && Number.isFinite(value) && ok(value), `${field} is ${what}, got ${String(value)}`);
   }
+}
+
+// Speed is never asserted here (BENCHMARKS.md): only that the bench runs, reports every
+// field and cleans up after itself.
+test('the realtime-small bench prints one JSON line with every figure positive and leaves no key behind', async () => {
+  const { line, progress } = await smokeRun({ scenario: 'realtime-small', jobs: 300, concurrency: 64 });
+  assertFigures(line, NUMBERS, (v) => v > 0, 'a positive number');
   assert.equal(line.jobs, 300);
   assert.equal(line.runs, 1);
   assert.equal(line.threads, 1);
@@ -95,36 +108,9 @@ const HTTP_NUMBERS = [
 const HTTP_LATENCIES = ['sdk_p50_ms', 'sdk_p99_ms', 'http_wait_p50_ms', 'http_wait_p99_ms', 'oip_p50_ms', 'oip_p99_ms'] as const;
 
 test('the http bench drives the API with autocannon on every path and prints one JSON line of positive figures', async () => {
-  const { runBench } = (await import(BENCH_MODULE)) as BenchModule;
-  const printed: string[] = [];
-  const progress: string[] = [];
-  const results = await runBench({
-    scenario: 'http',
-    jobs: 40,
-    warmupJobs: 20,
-    runs: 1,
-    threads: 1,
-    concurrency: 4,
-    redisUrl: redisUrl(),
-    prefix,
-    env: {},
-    logLevel: 'silent',
-    print: (line) => printed.push(line),
-    progress: (line) => progress.push(line),
-  });
-
-  assert.equal(printed.length, 1, 'one JSON line');
-  const line = JSON.parse(printed[0]!) as Record<string, unknown>;
-  assert.deepEqual(line, results[0]);
-  assert.equal(line.scenario, 'http');
-  for (const field of HTTP_NUMBERS) {
-    const value = line[field];
-    assert.ok(typeof value === 'number' && Number.isFinite(value) && value > 0, `${field} is a positive number, got ${String(value)}`);
-  }
-  for (const field of HTTP_LATENCIES) {
-    const value = line[field];
-    assert.ok(typeof value === 'number' && Number.isFinite(value) && value >= 0, `${field} is a latency, got ${String(value)}`);
-  }
+  const { line, progress } = await smokeRun({ scenario: 'http', jobs: 40, warmupJobs: 20, concurrency: 4 });
+  assertFigures(line, HTTP_NUMBERS, (v) => v > 0, 'a positive number');
+  assertFigures(line, HTTP_LATENCIES, (v) => v >= 0, 'a latency');
   assert.equal(line.jobs, 40);
   assert.equal(line.connections, 4);
   for (const path of ['sdk', 'http_wait', 'oip']) {

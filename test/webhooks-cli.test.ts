@@ -53,16 +53,13 @@ test('scoreq webhooks secret prints the tenant secret, creating it once, and --r
   assert.equal(await getWebhookSecret(redis, prefix, 'acme'), rotated.stdout.trim());
 });
 
-test('scoreq webhooks dead-letters lists dead letters, and replay queues one again and removes it from the list', async () => {
-  const empty = await scoreq('webhooks', 'dead-letters');
-  assert.equal(empty.code, 0, empty.stderr);
-  assert.match(empty.stdout, /no dead-lettered webhook deliveries/);
-
-  const letter: DeadLetter = {
-    id: 'msg_0123456789abcdef0123456789abcdef',
-    messageId: 'msg_0123456789abcdef0123456789abcdef',
+/** A dead letter as the delivery worker stores it, written by hand to list and replay it. */
+function deadLetter({ id, tenant }: { id: string; tenant: string }): DeadLetter {
+  return {
+    id,
+    messageId: id,
     callbackUrl: 'https://hooks.example.com/scoreq?token=secret-token',
-    tenant: 'acme',
+    tenant,
     payload: {
       type: 'job.failed',
       id: 'churn.1',
@@ -78,6 +75,14 @@ test('scoreq webhooks dead-letters lists dead letters, and replay queues one aga
     lastStatus: 503,
     deadAt: '2025-01-02T00:00:00.000Z',
   };
+}
+
+test('scoreq webhooks dead-letters lists dead letters, and replay queues one again and removes it from the list', async () => {
+  const empty = await scoreq('webhooks', 'dead-letters');
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stdout, /no dead-lettered webhook deliveries/);
+
+  const letter = deadLetter({ id: 'msg_0123456789abcdef0123456789abcdef', tenant: 'acme' });
   await redis.lpush(keys(prefix).webhookDeadLetters(), JSON.stringify(letter));
 
   const table = await scoreq('webhooks', 'dead-letters');
@@ -133,28 +138,13 @@ test("scoreq webhooks endpoint sets a tenant's endpoint through the SSRF guard, 
 });
 
 test("scoreq webhooks dead-letters --tenant lists only that tenant's letters", async () => {
-  const letter = (id: string, tenant: string): DeadLetter => ({
-    id,
-    messageId: id,
-    callbackUrl: 'https://hooks.example.com/scoreq',
-    tenant,
-    payload: {
-      type: 'job.failed',
-      id: 'churn.9',
-      status: 'failed',
-      model: 'churn',
-      finishedAt: '2025-01-01T00:00:00.000Z',
-      error: { code: 'INTERNAL', message: 'x' },
-    },
-    createdAt: '2025-01-01T00:00:00.000Z',
-    outcome: 'dead',
-    attempts: 8,
-    lastError: 'HTTP 500',
-    lastStatus: 500,
-    deadAt: '2025-01-02T00:00:00.000Z',
-  });
   const key = keys(prefix).webhookDeadLetters();
-  await redis.lpush(key, JSON.stringify(letter('msg_a1', 'acme')), JSON.stringify(letter('msg_g1', 'globex')), JSON.stringify(letter('msg_a2', 'acme')));
+  await redis.lpush(
+    key,
+    JSON.stringify(deadLetter({ id: 'msg_a1', tenant: 'acme' })),
+    JSON.stringify(deadLetter({ id: 'msg_g1', tenant: 'globex' })),
+    JSON.stringify(deadLetter({ id: 'msg_a2', tenant: 'acme' })),
+  );
   try {
     const acme = await scoreq('webhooks', 'dead-letters', '--json', '--tenant', 'acme');
     assert.equal(acme.code, 0, acme.stderr);
