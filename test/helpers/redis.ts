@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { deleteKeysUnder } from '@scoreq/contracts';
 
 /** Redis of the test run: env REDIS_URL, else the local default. */
 export function redisUrl(): string {
@@ -19,14 +20,6 @@ export function testPrefix(): string {
  * tests and services share the Redis). Close the Queues, Workers and QueueEvents using the
  * prefix first, or they may write keys again. Returns the number of keys removed.
  */
-export async function cleanupPrefix(redis: Redis, prefix: string): Promise<number> {
-  const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`;
-  let cursor = '0';
-  let removed = 0;
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) removed += await redis.unlink(...found);
-  } while (cursor !== '0');
-  return removed;
+export function cleanupPrefix(redis: Redis, prefix: string): Promise<number> {
+  return deleteKeysUnder(redis, prefix);
 }

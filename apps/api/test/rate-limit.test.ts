@@ -8,19 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
+import { deleteKeysUnder } from '@scoreq/contracts';
 import { MAX_BLOCKED, UnauthenticatedLimiter } from '../src/rate-limit.js';
 
 const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 const prefix = `test-${randomUUID().slice(0, 8)}`;
 
 after(async () => {
-  // SCAN, never KEYS or FLUSH: the Redis is shared with other tests.
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.unlink(...found);
-  } while (cursor !== '0');
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
 });
 

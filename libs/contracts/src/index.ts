@@ -14,6 +14,7 @@
 export * from './errors.js';
 export * from './clock.js';
 export * from './names.js';
+export * from './prefix-keys.js';
 export * from './model.js';
 export * from './job.js';
 export * from './input-codec.js';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { keys } from '@scoreq/contracts';
+import { deleteKeysUnder, keys } from '@scoreq/contracts';
 import { createLogger } from '@scoreq/telemetry';
 import { ByteGuard } from '../src/byte-guard.js';
 
@@ -20,15 +20,7 @@ const TTL_MS = 400;
 const logger = createLogger({ level: 'silent', service: 'byte-guard-test' });
 
 after(async () => {
-  // SCAN, never KEYS or FLUSH: the Redis is shared with other tests.
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await redis.unlink(...found);
-    } while (cursor !== '0');
-  }
+  for (const prefix of prefixes) await deleteKeysUnder(redis, prefix);
   await redis.quit();
 });
 

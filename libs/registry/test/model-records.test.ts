@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { keys, type ModelRecord } from '@scoreq/contracts';
+import { deleteKeysUnder, keys, type ModelRecord } from '@scoreq/contracts';
 import { ModelRecords } from '../src/model-records.js';
 import { hasCode } from './helpers.js';
 
@@ -15,15 +15,7 @@ const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', { max
 const prefixes: string[] = [];
 
 after(async () => {
-  // SCAN, never KEYS or FLUSH: the Redis is shared with other tests.
-  for (const prefix of prefixes) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await redis.unlink(...found);
-    } while (cursor !== '0');
-  }
+  for (const prefix of prefixes) await deleteKeysUnder(redis, prefix);
   await redis.quit();
 });
 
