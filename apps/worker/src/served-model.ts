@@ -1,4 +1,4 @@
-import { latestVersion, resolveVersionNumber, ScoreqError, type ModelRecord, type ModelVersionRecord } from '@scoreq/contracts';
+import { latestVersion, resolveVersionNumber, type ModelRecord, type ModelVersionRecord } from '@scoreq/contracts';
 import { fixedPolicy, InferencePool, MicroBatcher, ModelCodec, singlePolicy, type BatchRecord } from '@scoreq/inference';
 import type { SourceModel, SourceVersion } from '@scoreq/registry';
 import type { Logger } from '@scoreq/telemetry';
@@ -198,12 +198,6 @@ async function loadVersion(model: string, v: SourceVersion, deps: ServedModelDep
   const key = `${model}@${v.version}#${v.sha256.slice(0, 12)}`;
   const path = await v.localPath();
   const loaded = await pool.load(key, path);
-  if (loaded.nonTensorOutputs.length > 0) {
-    throw new ScoreqError(
-      'MODEL_LOAD_FAILED',
-      `${model} v${v.version} has non-tensor outputs (${loaded.nonTensorOutputs.join(', ')}); export it without ZipMap (skl2onnx: options={id(model): {'zipmap': False}})`,
-    );
-  }
   const record: ModelVersionRecord = {
     version: v.version,
     sha256: v.sha256,

@@ -7,7 +7,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildEmbeddingLookup, buildLogisticRegression, buildMlp, buildTreeEnsemble, REFERENCE_MODELS, type BuiltModel } from '@scoreq/onnx-builder';
+import {
+  buildEmbeddingLookup,
+  buildLogisticRegression,
+  buildMlp,
+  buildTreeEnsemble,
+  REFERENCE_MODELS,
+  stringInputModel,
+  zipMapClassifier,
+  type BuiltModel,
+} from '@scoreq/onnx-builder';
 import { InferencePool, type FailedReply, type RunReply } from '../src/index.js';
 import { assertClose, floatInput, floatRef, hasCode, idInput, int64Ref, modelDir, output, randomRows, type ModelDir } from './helpers.js';
 
@@ -75,7 +84,6 @@ test('load returns the signature of a model whose batch axis is dynamic', async 
     outputs: [{ name: 'probabilities', type: 'float32', shape: ['N', 2] }],
     batch: { dynamic: true, size: null },
   });
-  assert.deepEqual(loaded.nonTensorOutputs, []);
 });
 
 test('load reports a fixed batch of size 1 for a model built with batch: 1', async () => {
@@ -93,7 +101,25 @@ test('load returns both outputs of a tree ensemble classifier, the int64 label f
     { name: 'label', type: 'int64', shape: ['N'] },
     { name: 'probabilities', type: 'float32', shape: ['N', 3] },
   ]);
-  assert.deepEqual(loaded.nonTensorOutputs, []);
+});
+
+test('load refuses a model with a non-tensor output (ZipMap) or a string input, naming each and saying how to export it', async () => {
+  const zipMap = join(dir.path, 'zipmap.onnx');
+  await writeFile(zipMap, zipMapClassifier());
+  await assert.rejects(pool.load('zipmap@1', zipMap), (err: Error & { details?: Record<string, unknown> }) => {
+    hasCode('MODEL_LOAD_FAILED')(err);
+    assert.match(err.message, /^outputs onnxruntime-node cannot return as numeric tensors: probabilities .*options=\{id\(model\): \{'zipmap': False\}\}/);
+    assert.deepEqual(err.details, { unsupportedInputs: [], nonTensorOutputs: ['probabilities'] });
+    return true;
+  });
+  const strings = join(dir.path, 'string-input.onnx');
+  await writeFile(strings, stringInputModel());
+  await assert.rejects(pool.load('string-input@1', strings), (err: Error & { details?: Record<string, unknown> }) => {
+    hasCode('MODEL_LOAD_FAILED')(err);
+    assert.match(err.message, /^inputs scoreq cannot feed: input 'city' is a string tensor; .*features\[\]\.categories/);
+    assert.deepEqual(err.details, { unsupportedInputs: [{ name: 'city', type: 'string' }], nonTensorOutputs: [] });
+    return true;
+  });
 });
 
 test('load of a file that is not ONNX throws a ScoreqError with code MODEL_LOAD_FAILED naming the file', async () => {

@@ -54,15 +54,6 @@ export class ModelValidator {
       if (info.code !== 'MODEL_LOAD_FAILED') throw err;
       throw loadRefusal(info, path, label);
     }
-    if (loaded.nonTensorOutputs.length > 0) {
-      throw new ScoreqError(
-        'MODEL_INVALID',
-        `${label} has outputs onnxruntime-node cannot return as numeric tensors: ${loaded.nonTensorOutputs.join(', ')} ` +
-          `(a ZipMap sequence of maps, which scikit-learn exporters add by default, or string labels). ` +
-          `Export it without ZipMap — skl2onnx: to_onnx(model, X, options={id(model): {'zipmap': False}}) — with numeric class labels, and push it again`,
-        { field: 'file', outputs: loaded.nonTensorOutputs },
-      );
-    }
     return loaded.signature;
   }
 
@@ -230,11 +221,14 @@ export class ModelValidator {
 
 /** MODEL_INVALID for a file the pool could not load, with advice that fits the reason. */
 function loadRefusal(info: ErrorInfo, path: string, label: string): ScoreqError {
-  const unsupportedInputs = info.details?.['unsupportedInputs'];
-  if (unsupportedInputs !== undefined) {
-    return new ScoreqError('MODEL_INVALID', `${label} has inputs scoreq cannot feed: ${info.message}, and push it again`, {
+  // The pool names the inputs and outputs it cannot serve, and says what to do about them.
+  const inputs = info.details?.['unsupportedInputs'];
+  const outputs = info.details?.['nonTensorOutputs'];
+  if (Array.isArray(inputs) && Array.isArray(outputs)) {
+    return new ScoreqError('MODEL_INVALID', `${label} has ${info.message}, and push it again`, {
       field: 'file',
-      inputs: unsupportedInputs,
+      ...(inputs.length > 0 ? { inputs } : {}),
+      ...(outputs.length > 0 ? { outputs } : {}),
     });
   }
   // ORT names the cache file it was given, which means nothing to the person pushing.

@@ -35,8 +35,6 @@ export type ThreadTask = LoadTask | RunTask | ReleaseTask;
 export interface LoadReply {
   ok: true;
   signature: ModelSignature;
-  /** Non-tensor outputs (such as a ZipMap) the model declares; the caller refuses the model. */
-  nonTensorOutputs: string[];
   loadMs: number;
 }
 

@@ -40,13 +40,13 @@ async function load(key: SessionKey, path: string): Promise<LoadReply | FailedRe
   try {
     const s = await session(key, path);
     const { signature, nonTensorOutputs, unsupportedInputs } = readSignature(s);
-    if (unsupportedInputs.length > 0) {
-      // Refused here, not after: a signature without these inputs would feed the model nothing for them.
+    if (unsupportedInputs.length > 0 || nonTensorOutputs.length > 0) {
+      // Refused here, for every caller: such a model cannot be fed, or cannot hand back its results.
       releaseSession(key);
-      return failed('MODEL_LOAD_FAILED', describeUnsupportedInputs(unsupportedInputs), startedAt, { unsupportedInputs });
+      return failed('MODEL_LOAD_FAILED', describeUnservable(unsupportedInputs, nonTensorOutputs), startedAt, { unsupportedInputs, nonTensorOutputs });
     }
-    if (nonTensorOutputs.length === 0) await warmUp(s, signature);
-    return { ok: true, signature, nonTensorOutputs, loadMs: now() - startedAt };
+    await warmUp(s, signature);
+    return { ok: true, signature, loadMs: now() - startedAt };
   } catch (err) {
     return failed('MODEL_LOAD_FAILED', `onnxruntime could not load ${path}: ${message(err)}`, startedAt);
   }
@@ -130,8 +130,8 @@ interface UnsupportedInput {
 }
 
 /**
- * The signature of a loaded session, with what it leaves out: outputs that are not numeric
- * tensors (the caller refuses the model) and inputs that are not (the load refuses it).
+ * The signature of a loaded session, with what it leaves out: inputs and outputs that are not
+ * numeric tensors (the load refuses such a model).
  */
 function readSignature(s: ort.InferenceSession): { signature: ModelSignature; nonTensorOutputs: string[]; unsupportedInputs: UnsupportedInput[] } {
   const nonTensorOutputs: string[] = [];
@@ -152,13 +152,26 @@ function readSignature(s: ort.InferenceSession): { signature: ModelSignature; no
   return { signature: { inputs, outputs, batch: { dynamic, size: dynamic ? null : fixed } }, nonTensorOutputs, unsupportedInputs };
 }
 
-/** What is wrong with the inputs and what to do, e.g. for an input of category names. */
-function describeUnsupportedInputs(list: UnsupportedInput[]): string {
-  const each = list.map((i) => (i.type === 'non-tensor' ? `input '${i.name}' is not a tensor (a sequence or map)` : `input '${i.name}' is a ${i.type} tensor`));
-  const todo = list.some((i) => i.type === 'string')
-    ? 'encode categories as numbers (export the model with a numeric input, e.g. ordinal-encoded, and map the names to those numbers with metadata features[].categories)'
-    : 'export the model to take numeric tensors instead';
-  return `${each.join(', ')}; scoreq feeds numeric tensors only: ${todo}`;
+/** What is wrong with the model and what to do, e.g. for an input of category names or a ZipMap output. */
+function describeUnservable(inputs: UnsupportedInput[], outputs: string[]): string {
+  const problems: string[] = [];
+  if (inputs.length > 0) {
+    const each = inputs.map((i) =>
+      i.type === 'non-tensor' ? `input '${i.name}' is not a tensor (a sequence or map)` : `input '${i.name}' is a ${i.type} tensor`,
+    );
+    const todo = inputs.some((i) => i.type === 'string')
+      ? 'encode categories as numbers (export the model with a numeric input, e.g. ordinal-encoded, and map the names to those numbers with metadata features[].categories)'
+      : 'export the model to take numeric tensors instead';
+    problems.push(`inputs scoreq cannot feed: ${each.join(', ')}; scoreq feeds numeric tensors only: ${todo}`);
+  }
+  if (outputs.length > 0) {
+    problems.push(
+      `outputs onnxruntime-node cannot return as numeric tensors: ${outputs.join(', ')} ` +
+        `(a ZipMap sequence of maps, which scikit-learn exporters add by default, or string labels): ` +
+        `export it without ZipMap — skl2onnx: to_onnx(model, X, options={id(model): {'zipmap': False}}) — with numeric class labels`,
+    );
+  }
+  return problems.join('; and ');
 }
 
 /** One call on zeros, so the first real batch does not pay for lazy allocations. */
