@@ -26,5 +26,5 @@ export { buildApi } from './app.js';
 export { startApi, type RunningApi } from './server.js';
 export { API_DEFAULTS, resolveApiOptions, type ApiOptions, type ResolvedApiOptions } from './options.js';
 export { ApiKeyStore, SCOPES, assertTenant, parseScopes, type ApiKeyInfo, type CreatedApiKey, type Principal, type Scope } from './auth/api-keys.js';
-export { DEFAULT_TENANT } from './auth/auth-hook.js';
+export { DEFAULT_TENANT } from '@scoreq/contracts';
 export { apiError, statusOf, type ApiErrorCode } from './errors.js';

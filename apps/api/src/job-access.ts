@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
-import { keys, ScoreqError, type JobRecord, type JobStatus } from '@scoreq/contracts';
+import { DEFAULT_TENANT, keys, ScoreqError, type JobRecord, type JobStatus } from '@scoreq/contracts';
 import { parseJobId, type ScoringClient } from '@scoreq/client';
-import { DEFAULT_TENANT } from './auth/auth-hook.js';
 import type { ApiQueues } from './bullmq-factory.js';
 import type { JobView } from './schemas/jobs.js';
 

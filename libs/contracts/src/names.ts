@@ -3,6 +3,16 @@ import { ScoreqError } from './errors.js';
 /** The model-name rule (see {@link assertModelName}); schemas that document it use its `source`. */
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/**
+ * The rule for tenants that API keys and runs are created for: 1-128 letters, digits, '_',
+ * '.' or '-', starting with a letter or digit. (Jobs may carry any tenant string of up to
+ * 128 characters; webhooks accept those too.)
+ */
+export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** The tenant of every request when the API runs without keys, and of jobs and runs that name none. */
+export const DEFAULT_TENANT = 'default';
+
 /** Whether `name` is a valid model name (see {@link assertModelName}). */
 export function isModelName(name: unknown): name is string {
   return typeof name === 'string' && MODEL_NAME.test(name);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { RedisOptions } from 'ioredis';
-import { assertModelName, ScoreqError } from '@scoreq/contracts';
+import { assertModelName, ScoreqError, TENANT_NAME } from '@scoreq/contracts';
 import { assertRunId, type RunFileFormat, type RunInfo } from '@scoreq/client';
 
 /** Options of {@link startRun}. Resolved and checked once, by {@link resolveRunOptions}. */
@@ -149,7 +149,6 @@ const KNOWN = new Set([
   'onError',
 ]);
 const PREFIX = /^[A-Za-z0-9_{}-]{1,64}$/;
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** Called once when a run ends, with its final state (see {@link RunOptions.onFinished}). */
 export type RunFinishedHook = (info: RunInfo) => Promise<void>;
@@ -183,7 +182,7 @@ export function resolveRunOptions(options: RunOptions): ResolvedRunOptions {
   const maxRejectRate = o.maxRejectRate ?? RUN_DEFAULTS.maxRejectRate;
   if (typeof maxRejectRate !== 'number' || !(maxRejectRate >= 0 && maxRejectRate <= 1))
     throw invalid('maxRejectRate', `must be a share from 0 to 1, got ${String(maxRejectRate)}`);
-  if (o.tenant !== undefined && (typeof o.tenant !== 'string' || !TENANT.test(o.tenant)))
+  if (o.tenant !== undefined && (typeof o.tenant !== 'string' || !TENANT_NAME.test(o.tenant)))
     throw invalid('tenant', `must be 1-128 of [A-Za-z0-9_.-] starting with a letter or digit, got ${JSON.stringify(o.tenant)}`);
   for (const fn of ['onProgress', 'onError', 'onFinished'] as const)
     if (o[fn] !== undefined && typeof o[fn] !== 'function') throw invalid(fn, 'must be a function');

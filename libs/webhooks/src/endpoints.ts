@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { keys } from '@scoreq/contracts';
+import { DEFAULT_TENANT, keys } from '@scoreq/contracts';
 import type { Allowlist } from './allowlist.js';
-import { assertTenant, DEFAULT_TENANT } from './secrets.js';
+import { assertTenant } from './secrets.js';
 import { checkCallbackUrl } from './ssrf.js';
 
 /**

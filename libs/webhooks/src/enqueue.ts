@@ -1,9 +1,8 @@
 import type { JobsOptions, Queue } from 'bullmq';
-import type { JobRecord } from '@scoreq/contracts';
+import { DEFAULT_TENANT, type JobRecord } from '@scoreq/contracts';
 import { ATTEMPTS_CEILING } from './options.js';
 import { payloadOf, type WebhookPayload } from './payload.js';
 import { runPayloadOf, type FinishedRun, type RunWebhookPayload } from './run-payload.js';
-import { DEFAULT_TENANT } from './secrets.js';
 import { outcomeMessageId } from './signing.js';
 
 /** Name of the BullMQ backoff type the delivery worker implements. */

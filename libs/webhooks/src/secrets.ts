@@ -2,9 +2,6 @@ import type { Redis } from 'ioredis';
 import { keys, ScoreqError } from '@scoreq/contracts';
 import { generateSecret } from './signing.js';
 
-/** Tenant whose secret signs the webhooks of jobs that name none. */
-export const DEFAULT_TENANT = 'default';
-
 /** Tenants are Redis key parts: 1-128 characters, no control characters (as job data allows). */
 export function assertTenant(tenant: unknown): asserts tenant is string {
   if (typeof tenant !== 'string' || !/^[^\x00-\x1f\x7f]{1,128}$/.test(tenant)) {

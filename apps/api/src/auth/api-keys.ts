@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { keys, ScoreqError } from '@scoreq/contracts';
+import { keys, ScoreqError, TENANT_NAME } from '@scoreq/contracts';
 import { apiError } from '../errors.js';
 
 /** What an API key may do: enqueue and cancel jobs, read jobs and model metadata, manage models. */
@@ -8,7 +8,6 @@ export const SCOPES = ['submit', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Tenant names: they are stamped on jobs (at most 128 characters there) and shown in logs. */
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** `sq_<16 hex id>_<32 base64url secret>`; the id is public (it names the key), the rest is not. */
 const KEY_FORMAT = /^sq_([0-9a-f]{16})_([A-Za-z0-9_-]{32})$/;
 const ID_FORMAT = /^[0-9a-f]{16}$/;
@@ -143,7 +142,7 @@ export function parseScopes(value: string | readonly string[]): Scope[] {
 }
 
 export function assertTenant(tenant: unknown): string {
-  if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
+  if (typeof tenant !== 'string' || !TENANT_NAME.test(tenant)) {
     throw new ScoreqError(
       'INVALID_OPTION',
       `tenant ${JSON.stringify(tenant)} is invalid: use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit`,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFAULT_TENANT } from '@scoreq/contracts';
 import { apiError } from '../errors.js';
 import { UnauthenticatedLimiter } from '../rate-limit.js';
 import { SCOPES, type ApiKeyStore, type Principal, type Scope } from './api-keys.js';
@@ -15,9 +16,6 @@ declare module 'fastify' {
     principal: Principal | null;
   }
 }
-
-/** The tenant of every request when SCOREQ_AUTH=off, and of jobs submitted without a tenant. */
-export const DEFAULT_TENANT = 'default';
 
 const OPEN_PRINCIPAL: Principal = Object.freeze({ keyId: null, tenant: DEFAULT_TENANT, scopes: new Set<Scope>(SCOPES) });
 
