@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { ScenarioContext } from '../scenario.js';
 
 /** The compiled `scoreq` entry point this bench belongs to. */
 const MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
@@ -59,26 +60,20 @@ export function startCliChild(args: string[], env: Record<string, string>): CliC
   };
 }
 
-/** Settings of the worker a bulk scenario starts: one model from a directory, the bench's threads and batching. */
-export interface BenchWorkerSettings {
-  redisUrl: string;
-  prefix: string;
-  modelsDir: string;
-  threads: number;
-  maxBatchRows: number;
-  maxDelayMs: number;
-}
-
-/** `scoreq worker --models <model>` as every bulk scenario runs it (metrics on a free loopback port). */
-export function startBenchWorker(model: string, s: BenchWorkerSettings): CliChild {
+/**
+ * `scoreq worker --models <model>` as every bulk scenario runs it: the model from `modelsDir`,
+ * the bench's Redis, prefix, threads and batching, metrics on a free loopback port.
+ */
+export function startBenchWorker(ctx: ScenarioContext, model: string, modelsDir: string): CliChild {
+  const { options } = ctx;
   return startCliChild(['worker', '--models', model], {
-    REDIS_URL: s.redisUrl,
-    SCOREQ_PREFIX: s.prefix,
+    REDIS_URL: ctx.redisUrl,
+    SCOREQ_PREFIX: ctx.prefix,
     SCOREQ_MODEL_SOURCE: 'directory',
-    SCOREQ_MODELS_DIR: s.modelsDir,
-    SCOREQ_POOL_THREADS: String(s.threads),
-    SCOREQ_MAX_BATCH_ROWS: String(s.maxBatchRows),
-    SCOREQ_MAX_DELAY_MS: String(s.maxDelayMs),
+    SCOREQ_MODELS_DIR: modelsDir,
+    SCOREQ_POOL_THREADS: String(options.threads),
+    SCOREQ_MAX_BATCH_ROWS: String(options.maxBatchRows),
+    SCOREQ_MAX_DELAY_MS: String(options.maxDelayMs),
     SCOREQ_METRICS_PORT: '0',
     SCOREQ_METRICS_HOST: '127.0.0.1',
     LOG_LEVEL: 'info',

@@ -65,14 +65,7 @@ export async function runBulk(ctx: ScenarioContext, scenario: string, spec: Bulk
       `${scenario}: ${rows} rows × ${width} features, ${(inputBytes / 2 ** 20).toFixed(0)} MB of CSV; chunks of ${spec.chunkRows} rows, window ${spec.window}`,
     );
 
-    const worker = startBenchWorker(model.name, {
-      redisUrl: ctx.redisUrl,
-      prefix: ctx.prefix,
-      modelsDir,
-      threads: options.threads,
-      maxBatchRows: options.maxBatchRows,
-      maxDelayMs: options.maxDelayMs,
-    });
+    const worker = startBenchWorker(ctx, model.name, modelsDir);
     ctx.cleanup.add('bulk worker', () => worker.stop());
     try {
       await worker.waitFor('"msg":"worker ready"');

@@ -43,7 +43,7 @@ async function runBulkLatency(ctx: ScenarioContext): Promise<BenchResult> {
     const model = await writeBenchModel(modelsDir, { name: 'bench-latency', mlp: REFERENCE_MODELS.small, labels: ['no', 'yes'], maxJobs: 0 });
     const input = join(dir, 'input.csv');
     await writeBulkCsv(input, model.features, rows, 20_250_103);
-    const worker = startWorker(ctx, model.name, modelsDir);
+    const worker = startBenchWorker(ctx, model.name, modelsDir);
     ctx.cleanup.add('latency worker', () => worker.stop());
     try {
       await worker.waitFor('"msg":"worker ready"');
@@ -94,18 +94,6 @@ async function runBulkLatency(ctx: ScenarioContext): Promise<BenchResult> {
     await closeClient();
     await removeDir();
   }
-}
-
-function startWorker(ctx: ScenarioContext, model: string, modelsDir: string): CliChild {
-  const { options } = ctx;
-  return startBenchWorker(model, {
-    redisUrl: ctx.redisUrl,
-    prefix: ctx.prefix,
-    modelsDir,
-    threads: options.threads,
-    maxBatchRows: options.maxBatchRows,
-    maxDelayMs: options.maxDelayMs,
-  });
 }
 
 function startRun(ctx: ScenarioContext, model: string, input: string, output: string): CliChild {
